@@ -1,1 +1,11 @@
+//! bucketward: keeps S3 buckets from being public by accident.
+//!
+//! Data flows one way: event or schedule -> [`snapshot`] (I/O, in [`aws`]) -> [`exposure`]
+//! verdict (pure) -> plan (pure) -> apply (I/O) -> audit and notify (I/O).
 
+pub mod exposure;
+pub mod policy;
+pub mod snapshot;
+
+pub use exposure::{evaluate, Finding, Layer, Status, Verdict};
+pub use snapshot::Snapshot;
