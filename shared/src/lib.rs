@@ -3,6 +3,7 @@
 //! Data flows one way: event or schedule -> [`snapshot`] (I/O, in [`aws`]) -> [`exposure`]
 //! verdict (pure) -> plan (pure) -> apply (I/O) -> audit and notify (I/O).
 
+pub mod aws;
 pub mod exposure;
 pub mod policy;
 pub mod snapshot;
