@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod exposure;
+pub mod plan;
 pub mod policy;
 pub mod snapshot;
 
