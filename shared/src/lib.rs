@@ -3,11 +3,13 @@
 //! Data flows one way: event or schedule -> [`snapshot`] (I/O, in [`aws`]) -> [`exposure`]
 //! verdict (pure) -> plan (pure) -> apply (I/O) -> audit and notify (I/O).
 
+pub mod action;
 pub mod aws;
 pub mod exposure;
 pub mod plan;
 pub mod policy;
 pub mod snapshot;
+pub mod store;
 
 pub use exposure::{evaluate, Finding, Layer, Status, Verdict};
 pub use snapshot::Snapshot;

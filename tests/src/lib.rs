@@ -80,3 +80,103 @@ pub fn account_lock() -> &'static tokio::sync::Mutex<()> {
     static LOCK: std::sync::OnceLock<tokio::sync::Mutex<()>> = std::sync::OnceLock::new();
     LOCK.get_or_init(|| tokio::sync::Mutex::new(()))
 }
+
+/// Builders for realistic bucket states.
+pub mod scenario {
+    use aws_sdk_s3::types::{
+        AccessControlPolicy, Grant, Grantee, ObjectCannedAcl, ObjectOwnership, OwnershipControls,
+        OwnershipControlsRule, Owner, Permission, Type,
+    };
+
+    pub const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+    pub const LOG_DELIVERY: &str = "http://acs.amazonaws.com/groups/s3/LogDelivery";
+    /// A canonical user id of another account.
+    pub const PARTNER_CANONICAL_ID: &str =
+        "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+    /// One public statement, one cross-account statement, one Deny on insecure transport.
+    pub fn mixed_policy(bucket: &str) -> String {
+        format!(
+            r#"{{
+  "Version": "2012-10-17",
+  "Statement": [
+    {{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{bucket}/*"}},
+    {{"Sid": "PartnerRead", "Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::111122223333:role/partner-reader"}}, "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": ["arn:aws:s3:::{bucket}", "arn:aws:s3:::{bucket}/*"]}},
+    {{"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": ["arn:aws:s3:::{bucket}", "arn:aws:s3:::{bucket}/*"], "Condition": {{"Bool": {{"aws:SecureTransport": "false"}}}}}}
+  ]
+}}"#
+        )
+    }
+
+    pub async fn owner_id(s3: &aws_sdk_s3::Client, bucket: &str) -> String {
+        s3.get_bucket_acl()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("get acl")
+            .owner()
+            .and_then(|o| o.id())
+            .expect("owner id")
+            .to_owned()
+    }
+
+    fn grant(grantee: Grantee, permission: Permission) -> Grant {
+        Grant::builder().grantee(grantee).permission(permission).build()
+    }
+
+    fn group(uri: &str) -> Grantee {
+        Grantee::builder().r#type(Type::Group).uri(uri).build().expect("grantee")
+    }
+
+    fn user(id: &str) -> Grantee {
+        Grantee::builder().r#type(Type::CanonicalUser).id(id).build().expect("grantee")
+    }
+
+    /// Owner FULL_CONTROL, AllUsers READ, LogDelivery WRITE and READ_ACP, and optionally a
+    /// cross-account READ grant.
+    pub async fn put_legacy_acl(s3: &aws_sdk_s3::Client, bucket: &str, partner: bool) {
+        let owner = owner_id(s3, bucket).await;
+        let mut policy = AccessControlPolicy::builder()
+            .owner(Owner::builder().id(&owner).build())
+            .grants(grant(user(&owner), Permission::FullControl))
+            .grants(grant(group(ALL_USERS), Permission::Read))
+            .grants(grant(group(LOG_DELIVERY), Permission::Write))
+            .grants(grant(group(LOG_DELIVERY), Permission::ReadAcp));
+        if partner {
+            policy = policy.grants(grant(user(PARTNER_CANONICAL_ID), Permission::Read));
+        }
+        s3.put_bucket_acl()
+            .bucket(bucket)
+            .access_control_policy(policy.build())
+            .send()
+            .await
+            .expect("put acl");
+    }
+
+    pub async fn set_ownership(s3: &aws_sdk_s3::Client, bucket: &str, ownership: ObjectOwnership) {
+        s3.put_bucket_ownership_controls()
+            .bucket(bucket)
+            .ownership_controls(
+                OwnershipControls::builder()
+                    .rules(OwnershipControlsRule::builder().object_ownership(ownership).build().expect("rule"))
+                    .build()
+                    .expect("controls"),
+            )
+            .send()
+            .await
+            .expect("ownership");
+    }
+
+    pub async fn put_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, content_type: &str, public: bool) {
+        let mut put = s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(format!("contents of {key}").into_bytes().into());
+        if public {
+            put = put.acl(ObjectCannedAcl::PublicRead);
+        }
+        put.send().await.expect("put object");
+    }
+}

@@ -3,6 +3,7 @@
 //! emulator.
 
 pub mod error;
+pub mod remediate;
 pub mod s3;
 
 use std::collections::HashMap;
@@ -35,6 +36,7 @@ pub struct Clients {
     pub s3control: aws_sdk_s3control::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sns: aws_sdk_sns::Client,
+    pub sts: aws_sdk_sts::Client,
     regional_s3: Arc<Mutex<HashMap<String, aws_sdk_s3::Client>>>,
 }
 
@@ -82,11 +84,28 @@ impl Clients {
             s3control: aws_sdk_s3control::Client::from_conf(control.build()),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sns: aws_sdk_sns::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
             s3,
             config,
             endpoint_url,
             regional_s3: Arc::default(),
         }
+    }
+
+    /// The account these credentials belong to: `BUCKETWARD_ACCOUNT_ID`, or STS.
+    pub async fn account_id(&self) -> Result<String, error::AwsError> {
+        if let Ok(id) = std::env::var("BUCKETWARD_ACCOUNT_ID") {
+            if !id.is_empty() {
+                return Ok(id);
+            }
+        }
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| error::aws_error("GetCallerIdentity", e))?;
+        Ok(out.account.unwrap_or_default())
     }
 
     /// The configured region, if any.
