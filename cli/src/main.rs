@@ -1,6 +1,7 @@
 //! `bucketward`: the same pipeline as the Lambdas, driven from a terminal.
 
 mod commands;
+mod context;
 mod input;
 
 use std::process::ExitCode;
@@ -19,6 +20,14 @@ struct Cli {
 enum Command {
     /// Evaluate a snapshot file (or `-` for stdin) and print the verdict.
     Evaluate(commands::evaluate::Args),
+    /// Read a live bucket into a snapshot (every layer, concurrently).
+    Snapshot(commands::live::SnapshotArgs),
+    /// Show the ordered remediation steps for a bucket, with diffs. Changes nothing.
+    Plan(commands::live::PlanCmdArgs),
+    /// Fix a bucket: backup, apply the plan, read back and verify. Prints an action id.
+    Remediate(commands::live::RemediateArgs),
+    /// Restore the exact pre-change state recorded by an action.
+    Rollback(commands::live::RollbackArgs),
 }
 
 /// Exit codes, stable for pipelines.
@@ -31,8 +40,41 @@ pub mod exit {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let code = match cli.command {
-        Command::Evaluate(args) => commands::evaluate::run(&args),
+    init_tracing();
+    if let Command::Evaluate(args) = &cli.command {
+        return ExitCode::from(commands::evaluate::run(args));
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::FAILURE);
+        }
     };
-    ExitCode::from(code)
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Evaluate(_) => Ok(exit::OK),
+            Command::Snapshot(args) => commands::live::snapshot(args).await,
+            Command::Plan(args) => commands::live::plan_cmd(args).await,
+            Command::Remediate(args) => commands::live::remediate(args).await,
+            Command::Rollback(args) => commands::live::rollback(args).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}
+
+/// Logs to stderr, quiet by default (`RUST_LOG=bucketward=debug` for more).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
