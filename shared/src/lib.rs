@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod aws;
+pub mod event;
 pub mod exposure;
 pub mod plan;
 pub mod policy;
