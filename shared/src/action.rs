@@ -113,6 +113,37 @@ pub enum Outcome {
     Gone,
     /// Dry run: the plan was computed, nothing was changed.
     DryRun,
+    /// Co-pilot: the plan waits for an approval.
+    Proposed,
+}
+
+/// What started an action.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Trigger {
+    /// A CloudTrail API call delivered by EventBridge.
+    Event {
+        event_id: String,
+        event_name: String,
+        event_time: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        actor: Option<String>,
+    },
+    /// The scheduled sweep.
+    Sweep,
+    /// A person at the command line.
+    #[default]
+    Manual,
+}
+
+impl Trigger {
+    /// When the change that triggered this happened, if known.
+    pub fn event_time(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Event { event_time, .. } => Some(*event_time),
+            _ => None,
+        }
+    }
 }
 
 /// A step that failed.
@@ -134,6 +165,10 @@ pub struct ActionRecord {
     pub account_id: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub trigger: Trigger,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<crate::decide::Mode>,
     pub outcome: Outcome,
     pub before: PreChangeState,
     pub verdict_before: Verdict,

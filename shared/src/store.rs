@@ -32,6 +32,38 @@ pub trait ActionStore: Send + Sync {
     fn load(&self, action_id: &str) -> impl std::future::Future<Output = Result<Option<ActionRecord>, StoreError>> + Send;
 }
 
+/// Remembers which events were handled, so that at-least-once delivery acts once.
+pub trait EventDedupe: Send + Sync {
+    /// True the first time an event id is seen; false for a redelivery.
+    fn first_time(&self, event_id: &str) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
+    /// Forgets an event id whose handling failed, so that a retry is handled.
+    fn forget(&self, event_id: &str) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Event ids kept in memory, for unit tests and the CLI.
+#[derive(Debug, Default)]
+pub struct MemoryDedupe {
+    seen: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl EventDedupe for MemoryDedupe {
+    async fn first_time(&self, event_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .seen
+            .lock()
+            .map_err(|e| StoreError::Backend(e.to_string().into()))?
+            .insert(event_id.to_owned()))
+    }
+
+    async fn forget(&self, event_id: &str) -> Result<(), StoreError> {
+        self.seen
+            .lock()
+            .map_err(|e| StoreError::Backend(e.to_string().into()))?
+            .remove(event_id);
+        Ok(())
+    }
+}
+
 /// Action records as JSON files in a folder, written atomically.
 #[derive(Debug, Clone)]
 pub struct FileActionStore {

@@ -180,3 +180,21 @@ pub mod scenario {
         put.send().await.expect("put object");
     }
 }
+
+pub mod infra;
+pub mod lambda;
+
+/// The remediator's EventBridge pattern, read from `template.yaml`, so that the tests exercise
+/// exactly the rule that is deployed.
+pub fn template_event_pattern() -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    let text = std::fs::read_to_string(&path).expect("template.yaml");
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("template.yaml parses");
+    let events = &doc["Resources"]["RemediatorFunction"]["Properties"]["Events"];
+    let mapping = events.as_mapping().expect("RemediatorFunction has Events");
+    let pattern = mapping
+        .values()
+        .find_map(|e| e["Properties"].get("Pattern"))
+        .expect("an EventBridge rule with a Pattern");
+    serde_json::to_value(pattern).expect("pattern converts to JSON")
+}

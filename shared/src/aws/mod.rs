@@ -2,9 +2,11 @@
 //! configuration chain; `AWS_ENDPOINT_URL` (or an explicit endpoint) points them all at a local
 //! emulator.
 
+pub mod dynamo;
 pub mod error;
 pub mod remediate;
 pub mod s3;
+pub mod sns;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -8,7 +8,7 @@ use futures::stream::{self, StreamExt};
 use super::error::{aws_error, AwsError};
 use super::s3::{acl_from_sdk, SnapshotOptions, SnapshotReader, NO_SUCH_BUCKET};
 use crate::action::{
-    verify, ActionRecord, ObjectAclProgress, Outcome, PreChangeState, StepFailure,
+    verify, ActionRecord, ObjectAclProgress, Outcome, PreChangeState, StepFailure, Trigger,
 };
 use crate::evaluate;
 use crate::plan::{plan, Change, PlanOptions};
@@ -39,6 +39,13 @@ pub struct RemediateOptions {
     pub dry_run: bool,
     /// Stop the object ACL batch after this many objects (resume later); `None` for all.
     pub object_budget: Option<u64>,
+    /// Fix only the objects the snapshot found public, not every object of the bucket (for an
+    /// event about one object).
+    pub listed_objects_only: bool,
+    /// Stop after planning and store the record as a proposal (co-pilot).
+    pub propose_only: bool,
+    /// The mode that decided this action, for the record.
+    pub mode: Option<crate::decide::Mode>,
 }
 
 /// Applies plans to live buckets.
@@ -72,7 +79,8 @@ impl Remediator {
         store: &impl ActionStore,
     ) -> Result<ActionRecord, RemediateError> {
         let snapshot = self.reader.snapshot(bucket, None, options.snapshot).await;
-        self.remediate_snapshot(snapshot, options, store).await
+        self.remediate_snapshot(snapshot, options, Trigger::Manual, store)
+            .await
     }
 
     /// As [`Self::remediate`], from a snapshot already read.
@@ -80,6 +88,7 @@ impl Remediator {
         &self,
         snapshot: Snapshot,
         options: &RemediateOptions,
+        trigger: Trigger,
         store: &impl ActionStore,
     ) -> Result<ActionRecord, RemediateError> {
         let started_at = Utc::now();
@@ -91,6 +100,8 @@ impl Remediator {
             account_id: self.account().to_owned(),
             started_at,
             finished_at: None,
+            trigger,
+            mode: options.mode,
             outcome: Outcome::NothingToDo,
             before: PreChangeState::of(&snapshot, self.account(), started_at),
             verdict_before: verdict,
@@ -114,6 +125,16 @@ impl Remediator {
         if options.dry_run {
             record.outcome = Outcome::DryRun;
             record.finished_at = Some(Utc::now());
+            if options.mode.is_some() {
+                // The pipeline keeps a record of every detection, dry runs included.
+                store.save(&record).await.map_err(RemediateError::Record)?;
+            }
+            return Ok(record);
+        }
+        if options.propose_only {
+            record.outcome = Outcome::Proposed;
+            record.finished_at = Some(Utc::now());
+            store.save(&record).await.map_err(RemediateError::Record)?;
             return Ok(record);
         }
 
@@ -255,10 +276,13 @@ impl Remediator {
             Change::PutOwnership { object_ownership } => {
                 put_ownership(&s3, bucket, owner, object_ownership).await?;
             }
-            Change::FixObjectAcls { .. } => {
-                let progress = self
-                    .fix_object_acls(&s3, bucket, None, options.object_budget)
-                    .await?;
+            Change::FixObjectAcls { sampled_public } => {
+                let progress = if options.listed_objects_only {
+                    self.fix_listed_object_acls(&s3, bucket, sampled_public).await?
+                } else {
+                    self.fix_object_acls(&s3, bucket, None, options.object_budget)
+                        .await?
+                };
                 record.object_acls = Some(progress);
             }
             Change::PutAccountBpa { config } => {
@@ -350,6 +374,32 @@ impl Remediator {
                 return Ok(progress);
             }
         }
+    }
+
+    /// Removes public grants from the named objects only.
+    pub async fn fix_listed_object_acls(
+        &self,
+        s3: &aws_sdk_s3::Client,
+        bucket: &str,
+        keys: &[String],
+    ) -> Result<ObjectAclProgress, AwsError> {
+        let owner = self.account();
+        let results: Vec<Result<bool, AwsError>> = stream::iter(keys.iter())
+            .map(|key| fix_one_object_acl(s3, bucket, key, owner))
+            .buffered(OBJECT_ACL_CONCURRENCY)
+            .collect()
+            .await;
+        let mut progress = ObjectAclProgress::default();
+        for result in results {
+            progress.scanned += 1;
+            match result {
+                Ok(true) => progress.fixed += 1,
+                Ok(false) => {}
+                Err(e) if e.is_no_such_bucket() => return Err(e),
+                Err(_) => progress.failed += 1,
+            }
+        }
+        Ok(progress)
     }
 
     /// Restores the pre-change state of an action exactly, then reads it back to check.

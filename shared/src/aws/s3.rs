@@ -283,6 +283,35 @@ impl SnapshotReader {
         snapshot
     }
 
+    /// Reads one object's ACL and content type (for an event about that object).
+    pub async fn object(&self, bucket: &str, region: Option<&str>, key: &str) -> Result<ObjectSnapshot, AwsError> {
+        let s3 = self.clients.s3_in(region);
+        let (acl, head) = tokio::join!(
+            s3.get_object_acl().bucket(bucket).key(key).send(),
+            s3.head_object().bucket(bucket).key(key).send(),
+        );
+        let acl = acl.map_err(|e| super::error::aws_error("GetObjectAcl", e))?;
+        Ok(ObjectSnapshot {
+            key: key.to_owned(),
+            content_type: head.ok().and_then(|h| h.content_type),
+            acl: Some(acl_from_sdk(acl.owner.as_ref(), acl.grants())),
+        })
+    }
+
+    /// The bucket an access point belongs to.
+    pub async fn access_point_bucket(&self, name: &str) -> Result<String, AwsError> {
+        let out = self
+            .clients
+            .s3control
+            .get_access_point()
+            .account_id(&self.account_id)
+            .name(name)
+            .send()
+            .await
+            .map_err(|e| super::error::aws_error("GetAccessPoint", e))?;
+        Ok(out.bucket.unwrap_or_default())
+    }
+
     /// Samples objects with their ACLs and content types.
     async fn objects(
         &self,

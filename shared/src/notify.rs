@@ -1,0 +1,128 @@
+//! Notifications a person can read in email and a program can parse: a readable subject and a
+//! JSON body that starts with a one-line summary.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::action::{ActionRecord, Outcome};
+use crate::store::StoreError;
+
+/// A message for the notification topic.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notification {
+    /// At most 100 characters, one line (SNS's limit for email subjects).
+    pub subject: String,
+    pub body: Value,
+    /// For subscription filter policies.
+    pub attributes: Vec<(String, String)>,
+}
+
+/// Publishes notifications.
+pub trait Notifier: Send + Sync {
+    fn publish(&self, notification: &Notification) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Keeps notifications in memory, for unit tests.
+#[derive(Debug, Default)]
+pub struct MemoryNotifier {
+    pub sent: std::sync::Mutex<Vec<Notification>>,
+}
+
+impl Notifier for MemoryNotifier {
+    async fn publish(&self, notification: &Notification) -> Result<(), StoreError> {
+        self.sent
+            .lock()
+            .map_err(|e| StoreError::Backend(e.to_string().into()))?
+            .push(notification.clone());
+        Ok(())
+    }
+}
+
+fn outcome_name(outcome: Outcome) -> String {
+    serde_json::to_value(outcome)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Fits a subject into SNS's limit: one line, at most 100 characters.
+fn subject_line(text: &str) -> String {
+    let line: String = text.chars().filter(|c| !c.is_control()).collect();
+    if line.chars().count() <= 100 {
+        line
+    } else {
+        let cut: String = line.chars().take(99).collect();
+        format!("{cut}…")
+    }
+}
+
+/// The notification for an action record.
+pub fn for_action(record: &ActionRecord) -> Notification {
+    let bucket = &record.bucket;
+    let plan = record.plan.summary();
+    let (subject, summary) = match record.outcome {
+        Outcome::Fixed => (
+            format!("bucketward fixed public bucket {bucket}"),
+            format!("Public bucket {bucket} was fixed: {}.", record.applied.join("; ")),
+        ),
+        Outcome::Proposed => (
+            format!("bucketward proposes a fix for public bucket {bucket}"),
+            format!(
+                "Public bucket detected: {bucket}. Proposed fix: {plan}. Approve: bucketward approve {}",
+                record.action_id
+            ),
+        ),
+        Outcome::DryRun => (
+            format!("bucketward found public bucket {bucket} (dry run)"),
+            format!("Public bucket detected: {bucket}. Would: {plan}."),
+        ),
+        Outcome::Failed | Outcome::Unverified => (
+            format!("bucketward could not fully fix public bucket {bucket}"),
+            format!(
+                "Public bucket {bucket}: fix {}. Applied: {}. {}",
+                outcome_name(record.outcome),
+                if record.applied.is_empty() { "nothing".to_owned() } else { record.applied.join("; ") },
+                record
+                    .failure
+                    .as_ref()
+                    .map(|f| format!("Failed: {} ({}).", f.step, f.message))
+                    .unwrap_or_else(|| record.lost.join("; "))
+            ),
+        ),
+        Outcome::NothingToDo | Outcome::Gone => (
+            format!("bucketward: {bucket} needs nothing"),
+            format!("Bucket {bucket}: {}.", outcome_name(record.outcome)),
+        ),
+    };
+    let findings: Vec<Value> = record
+        .verdict_before
+        .findings
+        .iter()
+        .filter(|f| f.status != crate::exposure::Status::Info)
+        .map(|f| json!({"layer": f.layer, "code": f.code, "status": f.status, "message": f.message}))
+        .collect();
+    let body = json!({
+        "summary": summary,
+        "bucket": bucket,
+        "account": record.account_id,
+        "outcome": record.outcome,
+        "mode": record.mode,
+        "action_id": record.action_id,
+        "exposure": record.verdict_before.exposure,
+        "latent": record.verdict_before.latent,
+        "findings": findings,
+        "plan": record.plan.steps.iter().map(|s| &s.summary).collect::<Vec<_>>(),
+        "applied": record.applied,
+        "failure": record.failure,
+        "trigger": record.trigger,
+        "rollback": format!("bucketward rollback {}", record.action_id),
+    });
+    Notification {
+        subject: subject_line(&subject),
+        body,
+        attributes: vec![
+            ("bucket".to_owned(), bucket.clone()),
+            ("outcome".to_owned(), outcome_name(record.outcome)),
+        ],
+    }
+}

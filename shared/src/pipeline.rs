@@ -1,0 +1,277 @@
+//! One code path for the remediator Lambda, the sweeper and the CLI:
+//! snapshot -> evaluate -> decide -> apply or propose -> record -> notify.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::action::{ActionRecord, Outcome, Trigger};
+use crate::aws::error::AwsError;
+use crate::aws::remediate::{RemediateError, RemediateOptions, Remediator};
+use crate::aws::s3::{SnapshotOptions, NO_SUCH_BUCKET};
+use crate::decide::{decide, DecideConfig, Decision};
+use crate::event::{ApiCallEvent, Target};
+use crate::evaluate;
+use crate::metrics::{emf_line, Metric};
+use crate::notify::{for_action, Notifier};
+use crate::plan::PlanOptions;
+use crate::store::{ActionStore, EventDedupe, StoreError};
+
+/// How the pipeline behaves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PipelineConfig {
+    pub decide: DecideConfig,
+    pub plan: PlanOptions,
+    pub snapshot: SnapshotOptions,
+}
+
+/// Why the pipeline could not handle an event (a transient failure worth a retry).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("deduplication store: {0}")]
+    Dedupe(#[source] StoreError),
+    #[error(transparent)]
+    Remediate(#[from] RemediateError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+/// What happened to one bucket.
+#[derive(Debug, Clone, Serialize)]
+pub struct BucketOutcome {
+    pub bucket: String,
+    pub public: bool,
+    pub latent: bool,
+    pub decision: Decision,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<String>,
+    /// Handling time minus the event time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detection_latency_ms: Option<i64>,
+    /// Fixed time minus the event time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remediation_latency_ms: Option<i64>,
+    /// Whether a notification was published.
+    pub notified: bool,
+    /// Unreadable layers, by code (a finding, not a failure).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+impl BucketOutcome {
+    /// The EMF metrics line for this outcome.
+    pub fn metrics_line(&self, function: &str, now: DateTime<Utc>) -> String {
+        let mut metrics = vec![Metric {
+            name: "PublicFound",
+            value: if self.public { 1.0 } else { 0.0 },
+            unit: "Count",
+        }];
+        if let Some(ms) = self.detection_latency_ms {
+            metrics.push(Metric { name: "DetectionLatency", value: ms as f64, unit: "Milliseconds" });
+        }
+        if let Some(ms) = self.remediation_latency_ms {
+            metrics.push(Metric { name: "RemediationLatency", value: ms as f64, unit: "Milliseconds" });
+        }
+        emf_line(
+            function,
+            now.timestamp_millis(),
+            &metrics,
+            &[
+                ("bucket", json!(self.bucket)),
+                ("outcome", json!(self.outcome)),
+                ("action_id", json!(self.action_id)),
+            ],
+        )
+    }
+}
+
+/// What happened to one event.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum EventOutcome {
+    /// A failed call, which changed nothing.
+    Ignored { event_id: String, reason: String },
+    /// Already handled (at-least-once delivery).
+    Duplicate { event_id: String },
+    /// A bucket was evaluated (and maybe fixed).
+    Bucket { event_id: String, result: BucketOutcome },
+    /// The account setting changed: every bucket was re-evaluated.
+    Account { event_id: String, buckets: Vec<BucketOutcome> },
+}
+
+/// The pipeline and its ports.
+pub struct Pipeline<S, D, N> {
+    pub remediator: Remediator,
+    pub store: S,
+    pub dedupe: D,
+    pub notifier: N,
+    pub config: PipelineConfig,
+}
+
+impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
+    /// Handles one CloudTrail event, exactly once per event id.
+    pub async fn handle_event(&self, event: &ApiCallEvent) -> Result<EventOutcome, PipelineError> {
+        let event_id = event.event_id.clone();
+        if let Some(code) = &event.error_code {
+            return Ok(EventOutcome::Ignored {
+                event_id,
+                reason: format!("the call failed ({code}) and changed nothing"),
+            });
+        }
+        if !self.dedupe.first_time(&event_id).await.map_err(PipelineError::Dedupe)? {
+            return Ok(EventOutcome::Duplicate { event_id });
+        }
+        let result = self.dispatch(event).await;
+        if result.is_err() {
+            // Let the retry handle it.
+            if let Err(e) = self.dedupe.forget(&event_id).await {
+                tracing::warn!(event_id = %event_id, error = %e, "could not forget a failed event");
+            }
+        }
+        result
+    }
+
+    async fn dispatch(&self, event: &ApiCallEvent) -> Result<EventOutcome, PipelineError> {
+        let trigger = Trigger::Event {
+            event_id: event.event_id.clone(),
+            event_name: event.event_name.clone(),
+            event_time: event.event_time,
+            actor: event.actor.clone(),
+        };
+        let event_id = event.event_id.clone();
+        let region = Some(event.region.as_str());
+        let result = match &event.target {
+            Target::Bucket { bucket } => self.process_bucket(bucket, region, None, trigger).await?,
+            Target::Object { bucket, key } => {
+                self.process_bucket(bucket, region, Some(key), trigger).await?
+            }
+            Target::AccessPoint { name, bucket } => {
+                let bucket = match bucket {
+                    Some(b) => b.clone(),
+                    None => self.remediator.reader().access_point_bucket(name).await?,
+                };
+                self.process_bucket(&bucket, region, None, trigger).await?
+            }
+            Target::Account => {
+                let buckets = self.sweep_all(trigger).await?;
+                return Ok(EventOutcome::Account { event_id, buckets });
+            }
+        };
+        Ok(EventOutcome::Bucket { event_id, result })
+    }
+
+    /// Re-evaluates every bucket (after an account-level change).
+    pub async fn sweep_all(&self, trigger: Trigger) -> Result<Vec<BucketOutcome>, PipelineError> {
+        let out = self
+            .remediator
+            .reader()
+            .clients()
+            .s3
+            .list_buckets()
+            .send()
+            .await
+            .map_err(|e| crate::aws::error::aws_error("ListBuckets", e))?;
+        let mut outcomes = Vec::new();
+        for b in out.buckets() {
+            if let Some(name) = b.name() {
+                outcomes.push(
+                    self.process_bucket(name, b.bucket_region(), None, trigger.clone())
+                        .await?,
+                );
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Snapshot, evaluate, decide, act, record and notify for one bucket.
+    pub async fn process_bucket(
+        &self,
+        bucket: &str,
+        region: Option<&str>,
+        object_key: Option<&str>,
+        trigger: Trigger,
+    ) -> Result<BucketOutcome, PipelineError> {
+        let reader = self.remediator.reader();
+        let mut snapshot = reader.snapshot(bucket, region, self.config.snapshot).await;
+        if let Some(key) = object_key {
+            match reader.object(bucket, snapshot.region.as_deref(), key).await {
+                Ok(object) => snapshot.objects.push(object),
+                Err(e) => snapshot.errors.push(crate::snapshot::LayerError {
+                    layer: "Objects".to_owned(),
+                    code: e.code.clone(),
+                    message: Some(e.to_string()),
+                }),
+            }
+        }
+        let detected_at = Utc::now();
+        let verdict = evaluate(&snapshot);
+        let gone = snapshot.errors.iter().any(|e| e.code == NO_SUCH_BUCKET);
+        let decision = if gone {
+            Decision::NoAction { reason: "the bucket no longer exists".to_owned() }
+        } else {
+            decide(&verdict, &self.config.decide)
+        };
+        let mut outcome = BucketOutcome {
+            bucket: bucket.to_owned(),
+            public: verdict.public,
+            latent: verdict.has_latent(),
+            decision: decision.clone(),
+            action_id: None,
+            outcome: None,
+            applied: Vec::new(),
+            detection_latency_ms: trigger
+                .event_time()
+                .map(|t| (detected_at - t).num_milliseconds()),
+            remediation_latency_ms: None,
+            notified: false,
+            errors: snapshot.errors.iter().map(|e| format!("{}: {}", e.layer, e.code)).collect(),
+        };
+        let options = RemediateOptions {
+            plan: self.config.plan,
+            snapshot: self.config.snapshot,
+            dry_run: matches!(decision, Decision::Report { .. }),
+            object_budget: None,
+            listed_objects_only: object_key.is_some(),
+            propose_only: matches!(decision, Decision::Propose { .. }),
+            mode: decision.mode(),
+        };
+        if matches!(decision, Decision::NoAction { .. }) {
+            tracing::info!(bucket = %bucket, public = verdict.public, decision = ?decision, "no action");
+            return Ok(outcome);
+        }
+        let record = self
+            .remediator
+            .remediate_snapshot(snapshot, &options, trigger, &self.store)
+            .await?;
+        self.finish(&mut outcome, &record).await;
+        Ok(outcome)
+    }
+
+    async fn finish(&self, outcome: &mut BucketOutcome, record: &ActionRecord) {
+        outcome.action_id = Some(record.action_id.clone());
+        outcome.outcome = Some(record.outcome);
+        outcome.applied.clone_from(&record.applied);
+        if record.outcome == Outcome::Fixed {
+            if let (Some(event_time), Some(fixed)) = (record.trigger.event_time(), record.finished_at) {
+                outcome.remediation_latency_ms = Some((fixed - event_time).num_milliseconds());
+            }
+        }
+        tracing::info!(
+            bucket = %record.bucket,
+            action_id = %record.action_id,
+            outcome = ?record.outcome,
+            applied = ?record.applied,
+            "action recorded"
+        );
+        if !matches!(record.outcome, Outcome::NothingToDo | Outcome::Gone) {
+            match self.notifier.publish(&for_action(record)).await {
+                Ok(()) => outcome.notified = true,
+                Err(e) => tracing::error!(bucket = %record.bucket, error = %e, "notification failed"),
+            }
+        }
+    }
+}
