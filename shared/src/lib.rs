@@ -5,8 +5,13 @@
 
 pub mod action;
 pub mod aws;
+pub mod config;
+pub mod decide;
 pub mod event;
 pub mod exposure;
+pub mod metrics;
+pub mod notify;
+pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod snapshot;
