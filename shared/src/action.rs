@@ -222,11 +222,12 @@ pub fn verify(
         ));
     }
     // The policy: exactly what the plan wrote (or left alone).
-    let planned_policy: Option<Option<Value>> = plan.steps.iter().rev().find_map(|s| match &s.change {
-        Change::PutPolicy { text } => Some(serde_json::from_str(text).ok()),
-        Change::DeletePolicy => Some(None),
-        _ => None,
-    });
+    let planned_policy: Option<Option<Value>> =
+        plan.steps.iter().rev().find_map(|s| match &s.change {
+            Change::PutPolicy { text } => Some(serde_json::from_str(text).ok()),
+            Change::DeletePolicy => Some(None),
+            _ => None,
+        });
     let expected_policy = match planned_policy {
         Some(p) => p,
         None => before

@@ -51,7 +51,11 @@ impl Config {
     /// Reads a set of variables (testable without touching the process environment).
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let get = |name: &'static str| vars.get(name).map(String::as_str).filter(|v| !v.is_empty());
-        let required = |name: &'static str| get(name).map(str::to_owned).ok_or(ConfigError::Missing(name));
+        let required = |name: &'static str| {
+            get(name)
+                .map(str::to_owned)
+                .ok_or(ConfigError::Missing(name))
+        };
         let flag = |name: &'static str| get(name).map_or(Ok(false), |v| parse_bool(name, v));
         let mode = match get("BUCKETWARD_MODE") {
             None => Mode::Copilot,
@@ -61,7 +65,11 @@ impl Config {
                 reason,
             })?,
         };
-        let mode = if flag("BUCKETWARD_DRY_RUN")? { Mode::DryRun } else { mode };
+        let mode = if flag("BUCKETWARD_DRY_RUN")? {
+            Mode::DryRun
+        } else {
+            mode
+        };
         Ok(Self {
             audit_table: required("BUCKETWARD_AUDIT_TABLE")?,
             dedupe_table: required("BUCKETWARD_DEDUPE_TABLE")?,
@@ -79,6 +87,7 @@ impl Config {
                 snapshot: crate::aws::s3::SnapshotOptions {
                     objects: crate::aws::s3::ObjectSampling::None,
                     access_points: flag("BUCKETWARD_ACCESS_POINTS")?,
+                    lean: false,
                 },
             },
         })
@@ -90,13 +99,19 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     const BASE: [(&str, &str); 3] = [
         ("BUCKETWARD_AUDIT_TABLE", "audit"),
         ("BUCKETWARD_DEDUPE_TABLE", "dedupe"),
-        ("BUCKETWARD_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:t"),
+        (
+            "BUCKETWARD_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:t",
+        ),
     ];
 
     #[test]
@@ -110,8 +125,14 @@ mod tests {
         let mut v = vars(&BASE);
         v.insert("BUCKETWARD_MODE".into(), "autopilot".into());
         v.insert("BUCKETWARD_DRY_RUN".into(), "true".into());
-        assert_eq!(Config::from_vars(&v).unwrap().pipeline.decide.mode, Mode::DryRun);
+        assert_eq!(
+            Config::from_vars(&v).unwrap().pipeline.decide.mode,
+            Mode::DryRun
+        );
         v.insert("BUCKETWARD_MODE".into(), "yolo".into());
-        assert!(Config::from_vars(&v).unwrap_err().to_string().contains("yolo"));
+        assert!(Config::from_vars(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("yolo"));
     }
 }

@@ -89,8 +89,12 @@ pub fn decide(verdict: &Verdict, config: &DecideConfig) -> Decision {
         };
     }
     match config.mode {
-        Mode::Autopilot => Decision::Remediate { mode: Mode::Autopilot },
-        Mode::Copilot => Decision::Propose { mode: Mode::Copilot },
+        Mode::Autopilot => Decision::Remediate {
+            mode: Mode::Autopilot,
+        },
+        Mode::Copilot => Decision::Propose {
+            mode: Mode::Copilot,
+        },
         Mode::DryRun => Decision::Report { mode: Mode::DryRun },
     }
 }

@@ -16,7 +16,10 @@ pub enum Target {
     /// An object ACL change (a data event).
     Object { bucket: String, key: String },
     /// An access point; its bucket when the event names it.
-    AccessPoint { name: String, bucket: Option<String> },
+    AccessPoint {
+        name: String,
+        bucket: Option<String>,
+    },
     /// Account-level Block Public Access.
     Account,
 }
@@ -74,7 +77,9 @@ pub enum EventError {
     Json(String),
     #[error("the event is not a JSON object")]
     NotAnObject,
-    #[error("not a CloudTrail API call event (source `{event_source}`, detail-type `{detail_type}`)")]
+    #[error(
+        "not a CloudTrail API call event (source `{event_source}`, detail-type `{detail_type}`)"
+    )]
     NotApiCall {
         event_source: String,
         detail_type: String,
@@ -95,12 +100,18 @@ fn text<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
     }
     match v {
         Value::String(s) if !s.is_empty() => Some(s),
-        Value::Array(items) => items.iter().find_map(|i| i.as_str().filter(|s| !s.is_empty())),
+        Value::Array(items) => items
+            .iter()
+            .find_map(|i| i.as_str().filter(|s| !s.is_empty())),
         _ => None,
     }
 }
 
-fn time(value: &Value, path: &[&str], field: &'static str) -> Result<Option<DateTime<Utc>>, EventError> {
+fn time(
+    value: &Value,
+    path: &[&str],
+    field: &'static str,
+) -> Result<Option<DateTime<Utc>>, EventError> {
     match text(value, path) {
         None => Ok(None),
         Some(s) => DateTime::parse_from_rfc3339(s)
@@ -115,7 +126,8 @@ fn time(value: &Value, path: &[&str], field: &'static str) -> Result<Option<Date
 impl ApiCallEvent {
     /// Reads an EventBridge event from its JSON text.
     pub fn from_json(text: &str) -> Result<Self, EventError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| EventError::Json(e.to_string()))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| EventError::Json(e.to_string()))?;
         Self::from_value(&value)
     }
 
@@ -132,14 +144,20 @@ impl ApiCallEvent {
                 detail_type: detail_type.to_owned(),
             });
         }
-        let detail = event.get("detail").filter(|d| d.is_object()).ok_or(EventError::Missing("detail"))?;
-        let event_name = text(detail, &["eventName"]).ok_or(EventError::Missing("detail.eventName"))?;
+        let detail = event
+            .get("detail")
+            .filter(|d| d.is_object())
+            .ok_or(EventError::Missing("detail"))?;
+        let event_name =
+            text(detail, &["eventName"]).ok_or(EventError::Missing("detail.eventName"))?;
         let event_id = text(detail, &["eventID"])
             .or_else(|| text(event, &["id"]))
             .ok_or(EventError::Missing("detail.eventID"))?;
         let event_time = match time(detail, &["eventTime"], "detail.eventTime")? {
             Some(t) => t,
-            None => time(event, &["time"], "time")?.ok_or(EventError::Missing("detail.eventTime"))?,
+            None => {
+                time(event, &["time"], "time")?.ok_or(EventError::Missing("detail.eventTime"))?
+            }
         };
         let region = text(detail, &["awsRegion"])
             .or_else(|| text(event, &["region"]))
@@ -156,16 +174,22 @@ impl ApiCallEvent {
         };
         let target = if BUCKET_EVENTS.contains(&event_name) {
             Target::Bucket {
-                bucket: bucket().ok_or(EventError::Missing("detail.requestParameters.bucketName"))?,
+                bucket: bucket()
+                    .ok_or(EventError::Missing("detail.requestParameters.bucketName"))?,
             }
         } else if OBJECT_EVENTS.contains(&event_name) {
             Target::Object {
-                bucket: bucket().ok_or(EventError::Missing("detail.requestParameters.bucketName"))?,
-                key: text(params, &["key"]).ok_or(EventError::Missing("detail.requestParameters.key"))?.to_owned(),
+                bucket: bucket()
+                    .ok_or(EventError::Missing("detail.requestParameters.bucketName"))?,
+                key: text(params, &["key"])
+                    .ok_or(EventError::Missing("detail.requestParameters.key"))?
+                    .to_owned(),
             }
         } else if ACCESS_POINT_EVENTS.contains(&event_name) {
             Target::AccessPoint {
-                name: text(params, &["name"]).ok_or(EventError::Missing("detail.requestParameters.name"))?.to_owned(),
+                name: text(params, &["name"])
+                    .ok_or(EventError::Missing("detail.requestParameters.name"))?
+                    .to_owned(),
                 bucket: bucket().or_else(|| {
                     text(params, &["CreateAccessPointRequest", "Bucket"]).map(str::to_owned)
                 }),
@@ -204,22 +228,37 @@ mod tests {
     #[test]
     fn rejects_what_is_not_an_api_call() {
         let scheduled = r#"{"source":"aws.events","detail-type":"Scheduled Event","detail":{}}"#;
-        assert!(matches!(ApiCallEvent::from_json(scheduled), Err(EventError::NotApiCall { .. })));
-        assert!(matches!(ApiCallEvent::from_json("[1]"), Err(EventError::NotAnObject)));
-        assert!(matches!(ApiCallEvent::from_json("{"), Err(EventError::Json(_))));
+        assert!(matches!(
+            ApiCallEvent::from_json(scheduled),
+            Err(EventError::NotApiCall { .. })
+        ));
+        assert!(matches!(
+            ApiCallEvent::from_json("[1]"),
+            Err(EventError::NotAnObject)
+        ));
+        assert!(matches!(
+            ApiCallEvent::from_json("{"),
+            Err(EventError::Json(_))
+        ));
     }
 
     #[test]
     fn names_the_missing_field() {
         let e = r#"{"source":"aws.s3","detail-type":"AWS API Call via CloudTrail","detail":{"eventName":"PutBucketPolicy","eventID":"x","eventTime":"2024-01-01T00:00:00Z","awsRegion":"us-east-1","recipientAccountId":"123456789012","requestParameters":{}}}"#;
         let err = ApiCallEvent::from_json(e).unwrap_err();
-        assert_eq!(err, EventError::Missing("detail.requestParameters.bucketName"));
+        assert_eq!(
+            err,
+            EventError::Missing("detail.requestParameters.bucketName")
+        );
         assert!(err.to_string().contains("bucketName"));
     }
 
     #[test]
     fn unknown_event_names_are_rejected() {
         let e = r#"{"source":"aws.s3","detail-type":"AWS API Call via CloudTrail","detail":{"eventName":"GetObject","eventID":"x","eventTime":"2024-01-01T00:00:00Z","awsRegion":"us-east-1","recipientAccountId":"1"}}"#;
-        assert_eq!(ApiCallEvent::from_json(e).unwrap_err(), EventError::UnknownEventName("GetObject".into()));
+        assert_eq!(
+            ApiCallEvent::from_json(e).unwrap_err(),
+            EventError::UnknownEventName("GetObject".into())
+        );
     }
 }

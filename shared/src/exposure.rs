@@ -144,9 +144,10 @@ pub fn evaluate(snapshot: &Snapshot) -> Verdict {
         )
     });
 
-    let acl_is_public = snapshot.acl.as_ref().is_some_and(|acl| {
-        acl_findings(acl, AclTarget::Bucket, bpa, acls_disabled, &mut out)
-    });
+    let acl_is_public = snapshot
+        .acl
+        .as_ref()
+        .is_some_and(|acl| acl_findings(acl, AclTarget::Bucket, bpa, acls_disabled, &mut out));
     for object in &snapshot.objects {
         if let Some(acl) = &object.acl {
             acl_findings(
@@ -165,7 +166,10 @@ pub fn evaluate(snapshot: &Snapshot) -> Verdict {
         }
         if let Some(policy) = &ap.policy {
             let restrict = bpa.restrict_public_buckets
-                || ap.public_access_block.unwrap_or_default().restrict_public_buckets;
+                || ap
+                    .public_access_block
+                    .unwrap_or_default()
+                    .restrict_public_buckets;
             policy_findings(
                 &policy.document,
                 PolicyKind::AccessPoint,
@@ -382,10 +386,7 @@ fn acl_findings(
         } else {
             None
         };
-        let base = format!(
-            "the {what} grants {} to {grantee}",
-            grant.permission
-        );
+        let base = format!("the {what} grants {} to {grantee}", grant.permission);
         out.push(Finding {
             layer,
             code: code.to_owned(),
@@ -449,10 +450,7 @@ fn weakness_findings(snapshot: &Snapshot, acls_disabled: bool, out: &mut Builder
         out.info(
             layer_of(&error.layer),
             "snapshot.layer_unreadable",
-            format!(
-                "layer `{}` could not be read: {}",
-                error.layer, error.code
-            ),
+            format!("layer `{}` could not be read: {}", error.layer, error.code),
         );
     }
 }

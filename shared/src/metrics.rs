@@ -14,7 +14,12 @@ pub struct Metric {
 }
 
 /// Builds an EMF log line with one dimension set (`Function`) and extra properties.
-pub fn emf_line(function: &str, timestamp_ms: i64, metrics: &[Metric], properties: &[(&str, Value)]) -> String {
+pub fn emf_line(
+    function: &str,
+    timestamp_ms: i64,
+    metrics: &[Metric],
+    properties: &[(&str, Value)],
+) -> String {
     let definitions: Vec<Value> = metrics
         .iter()
         .map(|m| json!({"Name": m.name, "Unit": m.unit}))
@@ -50,11 +55,18 @@ mod tests {
         let line = emf_line(
             "remediator",
             1_700_000_000_000,
-            &[Metric { name: "DetectionLatency", value: 1234.0, unit: "Milliseconds" }],
+            &[Metric {
+                name: "DetectionLatency",
+                value: 1234.0,
+                unit: "Milliseconds",
+            }],
             &[("bucket", json!("b"))],
         );
         let v: Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "DetectionLatency");
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "DetectionLatency"
+        );
         assert_eq!(v["DetectionLatency"], 1234.0);
         assert_eq!(v["Function"], "remediator");
         assert_eq!(v["bucket"], "b");

@@ -19,7 +19,10 @@ pub struct Notification {
 
 /// Publishes notifications.
 pub trait Notifier: Send + Sync {
-    fn publish(&self, notification: &Notification) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    fn publish(
+        &self,
+        notification: &Notification,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Keeps notifications in memory, for unit tests.
@@ -99,7 +102,9 @@ pub fn for_action(record: &ActionRecord) -> Notification {
         .findings
         .iter()
         .filter(|f| f.status != crate::exposure::Status::Info)
-        .map(|f| json!({"layer": f.layer, "code": f.code, "status": f.status, "message": f.message}))
+        .map(
+            |f| json!({"layer": f.layer, "code": f.code, "status": f.status, "message": f.message}),
+        )
         .collect();
     let body = json!({
         "summary": summary,

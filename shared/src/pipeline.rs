@@ -10,8 +10,8 @@ use crate::aws::error::AwsError;
 use crate::aws::remediate::{RemediateError, RemediateOptions, Remediator};
 use crate::aws::s3::{SnapshotOptions, NO_SUCH_BUCKET};
 use crate::decide::{decide, DecideConfig, Decision};
-use crate::event::{ApiCallEvent, Target};
 use crate::evaluate;
+use crate::event::{ApiCallEvent, Target};
 use crate::metrics::{emf_line, Metric};
 use crate::notify::{for_action, Notifier};
 use crate::plan::PlanOptions;
@@ -71,10 +71,18 @@ impl BucketOutcome {
             unit: "Count",
         }];
         if let Some(ms) = self.detection_latency_ms {
-            metrics.push(Metric { name: "DetectionLatency", value: ms as f64, unit: "Milliseconds" });
+            metrics.push(Metric {
+                name: "DetectionLatency",
+                value: ms as f64,
+                unit: "Milliseconds",
+            });
         }
         if let Some(ms) = self.remediation_latency_ms {
-            metrics.push(Metric { name: "RemediationLatency", value: ms as f64, unit: "Milliseconds" });
+            metrics.push(Metric {
+                name: "RemediationLatency",
+                value: ms as f64,
+                unit: "Milliseconds",
+            });
         }
         emf_line(
             function,
@@ -98,9 +106,15 @@ pub enum EventOutcome {
     /// Already handled (at-least-once delivery).
     Duplicate { event_id: String },
     /// A bucket was evaluated (and maybe fixed).
-    Bucket { event_id: String, result: BucketOutcome },
+    Bucket {
+        event_id: String,
+        result: BucketOutcome,
+    },
     /// The account setting changed: every bucket was re-evaluated.
-    Account { event_id: String, buckets: Vec<BucketOutcome> },
+    Account {
+        event_id: String,
+        buckets: Vec<BucketOutcome>,
+    },
 }
 
 /// The pipeline and its ports.
@@ -122,7 +136,12 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
                 reason: format!("the call failed ({code}) and changed nothing"),
             });
         }
-        if !self.dedupe.first_time(&event_id).await.map_err(PipelineError::Dedupe)? {
+        if !self
+            .dedupe
+            .first_time(&event_id)
+            .await
+            .map_err(PipelineError::Dedupe)?
+        {
             return Ok(EventOutcome::Duplicate { event_id });
         }
         let result = self.dispatch(event).await;
@@ -147,7 +166,8 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
         let result = match &event.target {
             Target::Bucket { bucket } => self.process_bucket(bucket, region, None, trigger).await?,
             Target::Object { bucket, key } => {
-                self.process_bucket(bucket, region, Some(key), trigger).await?
+                self.process_bucket(bucket, region, Some(key), trigger)
+                    .await?
             }
             Target::AccessPoint { name, bucket } => {
                 let bucket = match bucket {
@@ -211,7 +231,9 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
         let verdict = evaluate(&snapshot);
         let gone = snapshot.errors.iter().any(|e| e.code == NO_SUCH_BUCKET);
         let decision = if gone {
-            Decision::NoAction { reason: "the bucket no longer exists".to_owned() }
+            Decision::NoAction {
+                reason: "the bucket no longer exists".to_owned(),
+            }
         } else {
             decide(&verdict, &self.config.decide)
         };
@@ -228,7 +250,11 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
                 .map(|t| (detected_at - t).num_milliseconds()),
             remediation_latency_ms: None,
             notified: false,
-            errors: snapshot.errors.iter().map(|e| format!("{}: {}", e.layer, e.code)).collect(),
+            errors: snapshot
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}", e.layer, e.code))
+                .collect(),
         };
         let options = RemediateOptions {
             plan: self.config.plan,
@@ -256,7 +282,9 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
         outcome.outcome = Some(record.outcome);
         outcome.applied.clone_from(&record.applied);
         if record.outcome == Outcome::Fixed {
-            if let (Some(event_time), Some(fixed)) = (record.trigger.event_time(), record.finished_at) {
+            if let (Some(event_time), Some(fixed)) =
+                (record.trigger.event_time(), record.finished_at)
+            {
                 outcome.remediation_latency_ms = Some((fixed - event_time).num_milliseconds());
             }
         }
@@ -270,7 +298,9 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
         if !matches!(record.outcome, Outcome::NothingToDo | Outcome::Gone) {
             match self.notifier.publish(&for_action(record)).await {
                 Ok(()) => outcome.notified = true,
-                Err(e) => tracing::error!(bucket = %record.bucket, error = %e, "notification failed"),
+                Err(e) => {
+                    tracing::error!(bucket = %record.bucket, error = %e, "notification failed")
+                }
             }
         }
     }

@@ -132,9 +132,7 @@ pub fn plan(verdict: &Verdict, snapshot: &Snapshot, options: &PlanOptions) -> Pl
                 plan.steps.push(step(change, summary, before, after));
             }
             Ok(None) => {}
-            Err(e) => plan
-                .notes
-                .push(format!("bucket policy left as it is: {e}")),
+            Err(e) => plan.notes.push(format!("bucket policy left as it is: {e}")),
         }
     }
 
@@ -399,7 +397,10 @@ fn narrow_principal(principal: &mut Value) -> bool {
         match values {
             Value::String(s) if !principal_value_is_fixed(kind, s) => *values = Value::Null,
             Value::Array(list) => {
-                list.retain(|v| v.as_str().is_some_and(|s| principal_value_is_fixed(kind, s)));
+                list.retain(|v| {
+                    v.as_str()
+                        .is_some_and(|s| principal_value_is_fixed(kind, s))
+                });
                 if list.is_empty() {
                     *values = Value::Null;
                 }
@@ -482,7 +483,8 @@ mod tests {
 
     #[test]
     fn surgery_deletes_a_policy_with_nothing_left() {
-        let text = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]}"#;
+        let text =
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]}"#;
         let s = strip_public_statements(text, PolicyKind::Bucket, ExposureKinds::NONE)
             .unwrap()
             .unwrap();
@@ -492,9 +494,11 @@ mod tests {
     #[test]
     fn surgery_leaves_a_private_policy_alone() {
         let text = r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"cloudfront.amazonaws.com"},"Action":"s3:GetObject","Resource":"*"}]}"#;
-        assert!(strip_public_statements(text, PolicyKind::Bucket, ExposureKinds::NONE)
-            .unwrap()
-            .is_none());
+        assert!(
+            strip_public_statements(text, PolicyKind::Bucket, ExposureKinds::NONE)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

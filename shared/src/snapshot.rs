@@ -28,7 +28,11 @@ pub struct Snapshot {
     pub ownership_controls: Option<OwnershipControls>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub website: Option<Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "tag_set")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "tag_set"
+    )]
     pub tags: Vec<Tag>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<Value>,
@@ -39,6 +43,9 @@ pub struct Snapshot {
     /// Layers that could not be read, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<LayerError>,
+    /// Layers deliberately not read because account-level BPA neutralises them (lean sweeps).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
 }
 
 /// A bucket policy: its text exactly as stored (for byte-identical backups) and its document.

@@ -27,17 +27,29 @@ pub enum StoreError {
 /// Stores action records by action id.
 pub trait ActionStore: Send + Sync {
     /// Saves (or replaces) a record.
-    fn save(&self, record: &ActionRecord) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    fn save(
+        &self,
+        record: &ActionRecord,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
     /// Loads a record, `None` when there is none with that id.
-    fn load(&self, action_id: &str) -> impl std::future::Future<Output = Result<Option<ActionRecord>, StoreError>> + Send;
+    fn load(
+        &self,
+        action_id: &str,
+    ) -> impl std::future::Future<Output = Result<Option<ActionRecord>, StoreError>> + Send;
 }
 
 /// Remembers which events were handled, so that at-least-once delivery acts once.
 pub trait EventDedupe: Send + Sync {
     /// True the first time an event id is seen; false for a redelivery.
-    fn first_time(&self, event_id: &str) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
+    fn first_time(
+        &self,
+        event_id: &str,
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + Send;
     /// Forgets an event id whose handling failed, so that a retry is handled.
-    fn forget(&self, event_id: &str) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    fn forget(
+        &self,
+        event_id: &str,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Event ids kept in memory, for unit tests and the CLI.

@@ -179,7 +179,7 @@ async fn object_acls_are_fixed_in_resumable_batches() {
         scenario::put_object(s3, &bucket, &format!("exports/{i:02}.csv"), "text/csv", i % 2 == 0).await;
     }
     let options = RemediateOptions {
-        snapshot: SnapshotOptions { objects: ObjectSampling::First(4), access_points: false },
+        snapshot: SnapshotOptions { objects: ObjectSampling::First(4), access_points: false, lean: false },
         object_budget: Some(5),
         ..RemediateOptions::default()
     };
@@ -197,7 +197,7 @@ async fn object_acls_are_fixed_in_resumable_batches() {
     assert_eq!(rest.fixed, 3, "06, 08, 10");
     assert!(rest.resume_after.is_none());
     let all = SnapshotReader::new(emu.clients.clone(), ACCOUNT_ID)
-        .snapshot(&bucket, None, SnapshotOptions { objects: ObjectSampling::All, access_points: false })
+        .snapshot(&bucket, None, SnapshotOptions { objects: ObjectSampling::All, access_points: false, lean: false })
         .await;
     assert_eq!(all.objects.len(), 12);
     assert!(all.objects.iter().all(|o| o.acl.as_ref().is_some_and(|a| a.grants.iter().all(|g| !g.grantee.is_public()))));

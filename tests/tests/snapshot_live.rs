@@ -87,7 +87,7 @@ async fn a_public_bucket_reads_back_with_every_layer() {
 
     let reader = SnapshotReader::new(emu.clients.clone(), ACCOUNT_ID);
     let snapshot = reader
-        .snapshot(&bucket, None, SnapshotOptions { objects: ObjectSampling::First(10), access_points: false })
+        .snapshot(&bucket, None, SnapshotOptions { objects: ObjectSampling::First(10), access_points: false, lean: false })
         .await;
     assert!(snapshot.errors.is_empty(), "{:?}", snapshot.errors);
     assert_eq!(snapshot.policy.as_ref().map(|p| p.text.as_str()), Some(policy.as_str()), "policy text byte for byte");

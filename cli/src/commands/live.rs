@@ -48,6 +48,7 @@ impl SnapshotArgs {
         SnapshotOptions {
             objects: self.objects.0,
             access_points: !self.no_access_points,
+            lean: false,
         }
     }
 }
@@ -169,6 +170,7 @@ pub async fn remediate(args: &RemediateArgs) -> anyhow::Result<u8> {
         snapshot: args.target.options(),
         dry_run: args.dry_run,
         object_budget: args.object_budget,
+        ..RemediateOptions::default()
     };
     let record = ctx
         .remediator()
@@ -180,7 +182,7 @@ pub async fn remediate(args: &RemediateArgs) -> anyhow::Result<u8> {
         print_record(&record);
     }
     Ok(match record.outcome {
-        Outcome::Fixed | Outcome::NothingToDo | Outcome::DryRun | Outcome::Gone => exit::OK,
+        Outcome::Fixed | Outcome::NothingToDo | Outcome::DryRun | Outcome::Gone | Outcome::Proposed => exit::OK,
         Outcome::Unverified | Outcome::Failed => exit::FAILURE,
     })
 }

@@ -46,7 +46,10 @@ impl EventDedupe for DynamoDedupe {
             .table_name(&self.table)
             .item("pk", AttributeValue::S(format!("event#{event_id}")))
             .item("seen_at", AttributeValue::N(now.to_string()))
-            .item("expires_at", AttributeValue::N((now + self.ttl_seconds).to_string()))
+            .item(
+                "expires_at",
+                AttributeValue::N((now + self.ttl_seconds).to_string()),
+            )
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
@@ -86,7 +89,10 @@ impl DynamoActionStore {
 
     fn key(action_id: &str) -> HashMap<String, AttributeValue> {
         HashMap::from([
-            ("pk".to_owned(), AttributeValue::S(format!("action#{action_id}"))),
+            (
+                "pk".to_owned(),
+                AttributeValue::S(format!("action#{action_id}")),
+            ),
             ("sk".to_owned(), AttributeValue::N("0".to_owned())),
         ])
     }
@@ -101,9 +107,15 @@ impl ActionStore for DynamoActionStore {
             .unwrap_or_default();
         let mut item = Self::key(&record.action_id);
         item.insert("record".to_owned(), AttributeValue::S(json));
-        item.insert("bucket".to_owned(), AttributeValue::S(record.bucket.clone()));
+        item.insert(
+            "bucket".to_owned(),
+            AttributeValue::S(record.bucket.clone()),
+        );
         item.insert("outcome".to_owned(), AttributeValue::S(outcome));
-        item.insert("started_at".to_owned(), AttributeValue::S(record.started_at.to_rfc3339()));
+        item.insert(
+            "started_at".to_owned(),
+            AttributeValue::S(record.started_at.to_rfc3339()),
+        );
         self.client
             .put_item()
             .table_name(&self.table)
@@ -196,7 +208,10 @@ fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, AwsError> {
         .map_err(|e| build_error("CreateTable", e))
 }
 
-fn build_error(operation: &'static str, e: aws_smithy_types::error::operation::BuildError) -> AwsError {
+fn build_error(
+    operation: &'static str,
+    e: aws_smithy_types::error::operation::BuildError,
+) -> AwsError {
     AwsError {
         operation,
         code: "InvalidRequest".to_owned(),

@@ -9,11 +9,17 @@ pub mod s3;
 pub mod sns;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::endpoint::EndpointFuture;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::endpoint::Endpoint;
 
 /// How many times the SDK tries a call (standard retry mode: exponential backoff with jitter,
@@ -40,6 +46,34 @@ pub struct Clients {
     pub sns: aws_sdk_sns::Client,
     pub sts: aws_sdk_sts::Client,
     regional_s3: Arc<Mutex<HashMap<String, aws_sdk_s3::Client>>>,
+    calls: CallCounter,
+}
+
+/// Counts the S3 and S3 Control requests sent (every attempt, retries included), so that
+/// sweeps and benchmarks can report AWS calls per bucket.
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter(Arc<AtomicU64>);
+
+impl CallCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "bucketward::CallCounter"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 /// S3 Control puts the account id in the host name (`123456789012.127.0.0.1`), which a local
@@ -77,8 +111,11 @@ impl Clients {
     }
 
     fn from_config(config: SdkConfig, endpoint_url: Option<String>) -> Self {
-        let s3 = aws_sdk_s3::Client::from_conf(s3_config(&config, endpoint_url.is_some(), None));
-        let mut control = aws_sdk_s3control::config::Builder::from(&config);
+        let calls = CallCounter::default();
+        let s3 =
+            aws_sdk_s3::Client::from_conf(s3_config(&config, endpoint_url.is_some(), None, &calls));
+        let mut control =
+            aws_sdk_s3control::config::Builder::from(&config).interceptor(calls.clone());
         if let Some(url) = &endpoint_url {
             control = control.endpoint_resolver(FixedEndpoint(url.clone()));
         }
@@ -91,7 +128,13 @@ impl Clients {
             config,
             endpoint_url,
             regional_s3: Arc::default(),
+            calls,
         }
+    }
+
+    /// S3 and S3 Control requests sent so far by these clients.
+    pub fn calls(&self) -> u64 {
+        self.calls.get()
     }
 
     /// The account these credentials belong to: `BUCKETWARD_ACCOUNT_ID`, or STS.
@@ -140,14 +183,20 @@ impl Clients {
                     &self.config,
                     self.endpoint_url.is_some(),
                     Some(region),
+                    &self.calls,
                 ))
             })
             .clone()
     }
 }
 
-fn s3_config(config: &SdkConfig, emulator: bool, region: Option<&str>) -> aws_sdk_s3::Config {
-    let mut builder = aws_sdk_s3::config::Builder::from(config);
+fn s3_config(
+    config: &SdkConfig,
+    emulator: bool,
+    region: Option<&str>,
+    calls: &CallCounter,
+) -> aws_sdk_s3::Config {
+    let mut builder = aws_sdk_s3::config::Builder::from(config).interceptor(calls.clone());
     if emulator {
         builder = builder.force_path_style(true);
     }

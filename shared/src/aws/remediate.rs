@@ -139,10 +139,7 @@ impl Remediator {
         }
 
         // The backup goes first: nothing changes unless it is stored.
-        store
-            .save(&record)
-            .await
-            .map_err(RemediateError::Backup)?;
+        store.save(&record).await.map_err(RemediateError::Backup)?;
 
         let region = snapshot.region.clone();
         let mut current = snapshot;
@@ -153,7 +150,9 @@ impl Remediator {
             // The policy may have changed since it was read: re-read it, and re-plan once.
             if matches!(step.change, Change::PutPolicy { .. } | Change::DeletePolicy) {
                 match self.policy_text(&current.bucket, region.as_deref()).await {
-                    Ok(text) if text.as_deref() != current.policy.as_ref().map(|p| p.text.as_str()) => {
+                    Ok(text)
+                        if text.as_deref() != current.policy.as_ref().map(|p| p.text.as_str()) =>
+                    {
                         if record.replanned {
                             record.failure = Some(StepFailure {
                                 step: step.summary.clone(),
@@ -164,7 +163,10 @@ impl Remediator {
                             break;
                         }
                         record.replanned = true;
-                        current = self.reader.snapshot(&current.bucket, region.as_deref(), options.snapshot).await;
+                        current = self
+                            .reader
+                            .snapshot(&current.bucket, region.as_deref(), options.snapshot)
+                            .await;
                         let verdict = evaluate(&current);
                         let replan = plan(&verdict, &current, &options.plan);
                         // Continue with the new plan's steps not yet applied.
@@ -184,7 +186,10 @@ impl Remediator {
                     }
                 }
             }
-            match self.apply(&current, &step.change, options, &mut record).await {
+            match self
+                .apply(&current, &step.change, options, &mut record)
+                .await
+            {
                 Ok(()) => record.applied.push(step.summary.clone()),
                 Err(e) => {
                     if e.is_no_such_bucket() {
@@ -208,7 +213,13 @@ impl Remediator {
         } else if record.failure.is_some() {
             record.outcome = Outcome::Failed;
         } else {
-            record.lost = verify(&record.plan, &current, &after, &verdict_after, options.plan.allowed);
+            record.lost = verify(
+                &record.plan,
+                &current,
+                &after,
+                &verdict_after,
+                options.plan.allowed,
+            );
             record.outcome = if record.lost.is_empty() {
                 Outcome::Fixed
             } else {
@@ -221,8 +232,17 @@ impl Remediator {
         Ok(record)
     }
 
-    async fn policy_text(&self, bucket: &str, region: Option<&str>) -> Result<Option<String>, AwsError> {
-        let result = self.s3(region).get_bucket_policy().bucket(bucket).send().await;
+    async fn policy_text(
+        &self,
+        bucket: &str,
+        region: Option<&str>,
+    ) -> Result<Option<String>, AwsError> {
+        let result = self
+            .s3(region)
+            .get_bucket_policy()
+            .bucket(bucket)
+            .send()
+            .await;
         super::error::absent_if("GetBucketPolicy", result, &["NoSuchBucketPolicy"])
             .map(|o| o.and_then(|o| o.policy))
     }
@@ -278,7 +298,8 @@ impl Remediator {
             }
             Change::FixObjectAcls { sampled_public } => {
                 let progress = if options.listed_objects_only {
-                    self.fix_listed_object_acls(&s3, bucket, sampled_public).await?
+                    self.fix_listed_object_acls(&s3, bucket, sampled_public)
+                        .await?
                 } else {
                     self.fix_object_acls(&s3, bucket, None, options.object_budget)
                         .await?
@@ -333,7 +354,11 @@ impl Remediator {
                 .list_objects_v2()
                 .bucket(bucket)
                 .expected_bucket_owner(owner)
-                .set_start_after(if token.is_none() { start_after.clone() } else { None })
+                .set_start_after(if token.is_none() {
+                    start_after.clone()
+                } else {
+                    None
+                })
                 .set_continuation_token(token.clone())
                 .send()
                 .await
@@ -345,7 +370,8 @@ impl Remediator {
                 .collect();
             let mut exhausted = false;
             if let Some(budget) = budget {
-                let left = usize::try_from(budget.saturating_sub(progress.scanned)).unwrap_or(usize::MAX);
+                let left =
+                    usize::try_from(budget.saturating_sub(progress.scanned)).unwrap_or(usize::MAX);
                 if keys.len() >= left {
                     keys.truncate(left);
                     exhausted = true;
@@ -439,7 +465,11 @@ impl Remediator {
                 .map(|_| ())
                 .map_err(|e| aws_error("DeletePublicAccessBlock", e))?,
         }
-        match state.ownership_controls.as_ref().and_then(|c| c.rules.first()) {
+        match state
+            .ownership_controls
+            .as_ref()
+            .and_then(|c| c.rules.first())
+        {
             Some(rule) => put_ownership(&s3, bucket, owner, &rule.object_ownership).await?,
             None => {
                 let result = s3
@@ -546,7 +576,10 @@ async fn put_ownership(
     Ok(())
 }
 
-fn build_error(operation: &'static str, e: aws_smithy_types::error::operation::BuildError) -> AwsError {
+fn build_error(
+    operation: &'static str,
+    e: aws_smithy_types::error::operation::BuildError,
+) -> AwsError {
     AwsError {
         operation,
         code: "InvalidRequest".to_owned(),

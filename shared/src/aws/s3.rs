@@ -29,6 +29,20 @@ pub enum ObjectSampling {
 pub struct SnapshotOptions {
     pub objects: ObjectSampling,
     pub access_points: bool,
+    /// Skip the calls whose answer cannot change the verdict: the policy when account-level
+    /// `RestrictPublicBuckets` is on, the ACL and ownership when account-level
+    /// `IgnorePublicAcls` is on, and website, tags and encryption (read for classification
+    /// only). Sweeps use this; a skipped layer is listed in `Skipped`.
+    pub lean: bool,
+}
+
+/// Runs a call only when asked.
+async fn maybe<F: std::future::Future>(run: bool, call: F) -> Option<F::Output> {
+    if run {
+        Some(call.await)
+    } else {
+        None
+    }
 }
 
 /// Concurrency for per-object reads.
@@ -157,38 +171,68 @@ impl SnapshotReader {
         snapshot.region = Some(region.clone());
         let s3 = self.clients.s3_in(Some(&region));
 
+        let account = if options.lean {
+            self.account_bpa().await.ok().flatten().unwrap_or_default()
+        } else {
+            PublicAccessBlock::default()
+        };
+        let read_policy = !(options.lean && account.restrict_public_buckets);
+        let read_acl = !(options.lean && account.ignore_public_acls);
+        let read_metadata = !options.lean;
+        for (read, layer) in [
+            (read_policy, "Policy"),
+            (read_acl, "Acl"),
+            (read_acl, "OwnershipControls"),
+            (read_metadata, "Website"),
+            (read_metadata, "Tags"),
+            (read_metadata, "Encryption"),
+        ] {
+            if !read {
+                snapshot.skipped.push(layer.to_owned());
+            }
+        }
         let (policy, acl, bpa, ownership, website, tags, encryption, account_bpa) = tokio::join!(
-            s3.get_bucket_policy().bucket(bucket).send(),
-            s3.get_bucket_acl().bucket(bucket).send(),
+            maybe(read_policy, s3.get_bucket_policy().bucket(bucket).send()),
+            maybe(read_acl, s3.get_bucket_acl().bucket(bucket).send()),
             s3.get_public_access_block().bucket(bucket).send(),
-            s3.get_bucket_ownership_controls().bucket(bucket).send(),
-            s3.get_bucket_website().bucket(bucket).send(),
-            s3.get_bucket_tagging().bucket(bucket).send(),
-            s3.get_bucket_encryption().bucket(bucket).send(),
+            maybe(
+                read_acl,
+                s3.get_bucket_ownership_controls().bucket(bucket).send()
+            ),
+            maybe(read_metadata, s3.get_bucket_website().bucket(bucket).send()),
+            maybe(read_metadata, s3.get_bucket_tagging().bucket(bucket).send()),
+            maybe(
+                read_metadata,
+                s3.get_bucket_encryption().bucket(bucket).send()
+            ),
             self.account_bpa(),
         );
         let mut errors: Vec<LayerError> = Vec::new();
 
-        match absent_if("GetBucketPolicy", policy, &["NoSuchBucketPolicy"]) {
-            Ok(out) => {
-                if let Some(text) = out.and_then(|o| o.policy) {
-                    match BucketPolicy::from_text(text) {
-                        Ok(p) => snapshot.policy = Some(p),
-                        Err(e) => errors.push(LayerError {
-                            layer: "Policy".to_owned(),
-                            code: "InvalidPolicyDocument".to_owned(),
-                            message: Some(e.to_string()),
-                        }),
+        if let Some(policy) = policy {
+            match absent_if("GetBucketPolicy", policy, &["NoSuchBucketPolicy"]) {
+                Ok(out) => {
+                    if let Some(text) = out.and_then(|o| o.policy) {
+                        match BucketPolicy::from_text(text) {
+                            Ok(p) => snapshot.policy = Some(p),
+                            Err(e) => errors.push(LayerError {
+                                layer: "Policy".to_owned(),
+                                code: "InvalidPolicyDocument".to_owned(),
+                                message: Some(e.to_string()),
+                            }),
+                        }
                     }
                 }
+                Err(e) => errors.push(layer_error("Policy", &e)),
             }
-            Err(e) => errors.push(layer_error("Policy", &e)),
         }
-        match absent_if("GetBucketAcl", acl, &[]) {
-            Ok(out) => {
-                snapshot.acl = out.map(|o| acl_from_sdk(o.owner.as_ref(), o.grants()));
+        if let Some(acl) = acl {
+            match absent_if("GetBucketAcl", acl, &[]) {
+                Ok(out) => {
+                    snapshot.acl = out.map(|o| acl_from_sdk(o.owner.as_ref(), o.grants()));
+                }
+                Err(e) => errors.push(layer_error("Acl", &e)),
             }
-            Err(e) => errors.push(layer_error("Acl", &e)),
         }
         match absent_if(
             "GetPublicAccessBlock",
@@ -202,57 +246,69 @@ impl SnapshotReader {
             }
             Err(e) => errors.push(layer_error("PublicAccessBlock", &e)),
         }
-        match absent_if(
-            "GetBucketOwnershipControls",
-            ownership,
-            &["OwnershipControlsNotFoundError"],
-        ) {
-            Ok(out) => {
-                snapshot.ownership_controls = out.and_then(|o| o.ownership_controls).map(|c| {
-                    OwnershipControls {
-                        rules: c
-                            .rules()
-                            .iter()
-                            .map(|r| OwnershipRule {
-                                object_ownership: r.object_ownership().as_str().to_owned(),
-                            })
-                            .collect(),
-                    }
-                });
+        if let Some(ownership) = ownership {
+            match absent_if(
+                "GetBucketOwnershipControls",
+                ownership,
+                &["OwnershipControlsNotFoundError"],
+            ) {
+                Ok(out) => {
+                    snapshot.ownership_controls =
+                        out.and_then(|o| o.ownership_controls)
+                            .map(|c| OwnershipControls {
+                                rules: c
+                                    .rules()
+                                    .iter()
+                                    .map(|r| OwnershipRule {
+                                        object_ownership: r.object_ownership().as_str().to_owned(),
+                                    })
+                                    .collect(),
+                            });
+                }
+                Err(e) => errors.push(layer_error("OwnershipControls", &e)),
             }
-            Err(e) => errors.push(layer_error("OwnershipControls", &e)),
         }
-        match absent_if("GetBucketWebsite", website, &["NoSuchWebsiteConfiguration"]) {
-            Ok(out) => snapshot.website = out.map(|o| website_json(&o)),
-            Err(e) => errors.push(layer_error("Website", &e)),
-        }
-        match absent_if("GetBucketTagging", tags, &["NoSuchTagSet", "NoSuchTagSetError"]) {
-            Ok(out) => {
-                snapshot.tags = out
-                    .map(|o| {
-                        o.tag_set()
-                            .iter()
-                            .map(|t| Tag {
-                                key: t.key().to_owned(),
-                                value: t.value().to_owned(),
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
+        if let Some(website) = website {
+            match absent_if("GetBucketWebsite", website, &["NoSuchWebsiteConfiguration"]) {
+                Ok(out) => snapshot.website = out.map(|o| website_json(&o)),
+                Err(e) => errors.push(layer_error("Website", &e)),
             }
-            Err(e) => errors.push(layer_error("Tags", &e)),
         }
-        match absent_if(
-            "GetBucketEncryption",
-            encryption,
-            &["ServerSideEncryptionConfigurationNotFoundError"],
-        ) {
-            Ok(out) => {
-                snapshot.encryption = out
-                    .and_then(|o| o.server_side_encryption_configuration)
-                    .map(|c| encryption_json(&c));
+        if let Some(tags) = tags {
+            match absent_if(
+                "GetBucketTagging",
+                tags,
+                &["NoSuchTagSet", "NoSuchTagSetError"],
+            ) {
+                Ok(out) => {
+                    snapshot.tags = out
+                        .map(|o| {
+                            o.tag_set()
+                                .iter()
+                                .map(|t| Tag {
+                                    key: t.key().to_owned(),
+                                    value: t.value().to_owned(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                }
+                Err(e) => errors.push(layer_error("Tags", &e)),
             }
-            Err(e) => errors.push(layer_error("Encryption", &e)),
+        }
+        if let Some(encryption) = encryption {
+            match absent_if(
+                "GetBucketEncryption",
+                encryption,
+                &["ServerSideEncryptionConfigurationNotFoundError"],
+            ) {
+                Ok(out) => {
+                    snapshot.encryption = out
+                        .and_then(|o| o.server_side_encryption_configuration)
+                        .map(|c| encryption_json(&c));
+                }
+                Err(e) => errors.push(layer_error("Encryption", &e)),
+            }
         }
         match account_bpa {
             Ok(a) => snapshot.account_public_access_block = a,
@@ -284,7 +340,12 @@ impl SnapshotReader {
     }
 
     /// Reads one object's ACL and content type (for an event about that object).
-    pub async fn object(&self, bucket: &str, region: Option<&str>, key: &str) -> Result<ObjectSnapshot, AwsError> {
+    pub async fn object(
+        &self,
+        bucket: &str,
+        region: Option<&str>,
+        key: &str,
+    ) -> Result<ObjectSnapshot, AwsError> {
         let s3 = self.clients.s3_in(region);
         let (acl, head) = tokio::join!(
             s3.get_object_acl().bucket(bucket).key(key).send(),
@@ -336,7 +397,11 @@ impl SnapshotReader {
                 .send()
                 .await
                 .map_err(|e| super::error::aws_error("ListObjectsV2", e))?;
-            keys.extend(out.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+            keys.extend(
+                out.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
             token = out.next_continuation_token().map(str::to_owned);
             if token.is_none() || keys.len() >= limit {
                 break;

@@ -23,7 +23,8 @@ impl SnsNotifier {
 
 impl Notifier for SnsNotifier {
     async fn publish(&self, n: &Notification) -> Result<(), StoreError> {
-        let message = serde_json::to_string_pretty(&n.body).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let message =
+            serde_json::to_string_pretty(&n.body).map_err(|e| StoreError::Backend(Box::new(e)))?;
         let mut publish = self
             .client
             .publish()

@@ -147,7 +147,11 @@ fn source_ip_is_fixed(text: &str) -> bool {
 
 fn mask_v4(addr: Ipv4Addr, len: u8) -> Ipv4Addr {
     let bits = u32::from(addr);
-    let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+    let mask = if len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(len))
+    };
     Ipv4Addr::from(bits & mask)
 }
 
