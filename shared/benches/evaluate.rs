@@ -51,7 +51,8 @@ fn legacy_public() -> String {
              "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}}
         ]
     });
-    let grant = |uri: &str, p: &str| json!({"Grantee": {"Type": "Group", "URI": uri}, "Permission": p});
+    let grant =
+        |uri: &str, p: &str| json!({"Grantee": {"Type": "Group", "URI": uri}, "Permission": p});
     json!({
         "Bucket": "legacy-migration-2017", "AccountId": "123456789012", "Region": "us-east-1",
         "Policy": policy.to_string(),

@@ -16,8 +16,12 @@ fn principal() -> impl Strategy<Value = Value> {
         Just(json!({"AWS": ["arn:aws:iam::111122223333:root", "*"]})),
         Just(json!({"AWS": "arn:aws:iam::*:root"})),
         Just(json!({"Service": "cloudfront.amazonaws.com"})),
-        Just(json!({"CanonicalUser": "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"})),
-        Just(json!({"AWS": "arn:aws:iam::111122223333:role/reader", "Service": "logging.s3.amazonaws.com"})),
+        Just(
+            json!({"CanonicalUser": "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"})
+        ),
+        Just(
+            json!({"AWS": "arn:aws:iam::111122223333:role/reader", "Service": "logging.s3.amazonaws.com"})
+        ),
     ]
 }
 
@@ -37,25 +41,47 @@ fn condition() -> impl Strategy<Value = Option<Value>> {
     prop_oneof![
         Just(None),
         Just(Some(json!({"Bool": {"aws:SecureTransport": "false"}}))),
-        Just(Some(json!({"StringEquals": {"aws:SourceAccount": "111122223333"}}))),
-        Just(Some(json!({"StringLike": {"aws:SourceArn": "arn:aws:cloudfront::*"}}))),
+        Just(Some(
+            json!({"StringEquals": {"aws:SourceAccount": "111122223333"}})
+        )),
+        Just(Some(
+            json!({"StringLike": {"aws:SourceArn": "arn:aws:cloudfront::*"}})
+        )),
         Just(Some(json!({"IpAddress": {"aws:SourceIp": ["0.0.0.0/0"]}}))),
-        Just(Some(json!({"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}))),
-        Just(Some(json!({"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}))),
-        Just(Some(json!({"StringEqualsIfExists": {"aws:SourceVpc": "vpc-111bbb22"}}))),
-        Just(Some(json!({"ForAnyValue:StringEquals": {"AWS:SourceVpce": ["vpce-1", "vpce-2"]}}))),
+        Just(Some(
+            json!({"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}})
+        )),
+        Just(Some(
+            json!({"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}})
+        )),
+        Just(Some(
+            json!({"StringEqualsIfExists": {"aws:SourceVpc": "vpc-111bbb22"}})
+        )),
+        Just(Some(
+            json!({"ForAnyValue:StringEquals": {"AWS:SourceVpce": ["vpce-1", "vpce-2"]}})
+        )),
     ]
 }
 
 fn statement(effect: &'static str) -> impl Strategy<Value = Value> {
-    (principal(), action(), condition(), any::<bool>(), proptest::option::of("[A-Za-z0-9]{1,12}"))
+    (
+        principal(),
+        action(),
+        condition(),
+        any::<bool>(),
+        proptest::option::of("[A-Za-z0-9]{1,12}"),
+    )
         .prop_map(move |(principal, action, condition, not_principal, sid)| {
             let mut s = json!({
                 "Effect": effect,
                 "Action": action,
                 "Resource": ["arn:aws:s3:::prop-bucket", "arn:aws:s3:::prop-bucket/*"],
             });
-            let key = if not_principal && effect == "Deny" { "NotPrincipal" } else { "Principal" };
+            let key = if not_principal && effect == "Deny" {
+                "NotPrincipal"
+            } else {
+                "Principal"
+            };
             s[key] = principal;
             if let Some(c) = condition {
                 s["Condition"] = c;
@@ -79,12 +105,20 @@ fn document(statements: &[Value]) -> PolicyDocument {
 fn grant() -> impl Strategy<Value = Value> {
     let grantee = prop_oneof![
         Just(json!({"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"})),
-        Just(json!({"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"})),
+        Just(
+            json!({"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"})
+        ),
         Just(json!({"Type": "Group", "URI": "http://acs.amazonaws.com/groups/s3/LogDelivery"})),
-        Just(json!({"Type": "CanonicalUser", "ID": "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"})),
+        Just(
+            json!({"Type": "CanonicalUser", "ID": "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"})
+        ),
     ];
     let permission = prop_oneof![
-        Just("READ"), Just("WRITE"), Just("READ_ACP"), Just("WRITE_ACP"), Just("FULL_CONTROL")
+        Just("READ"),
+        Just("WRITE"),
+        Just("READ_ACP"),
+        Just("WRITE_ACP"),
+        Just("FULL_CONTROL")
     ];
     (grantee, permission).prop_map(|(g, p)| json!({"Grantee": g, "Permission": p}))
 }
