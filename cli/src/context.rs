@@ -65,3 +65,107 @@ impl Context {
         Remediator::new(self.reader())
     }
 }
+
+/// Where the CLI keeps action records: the DynamoDB audit table when `--audit-table` (or
+/// BUCKETWARD_AUDIT_TABLE) is set, local files otherwise.
+pub enum CliStore {
+    Files(FileActionStore),
+    Dynamo(bucketward::aws::dynamo::DynamoActionStore),
+}
+
+impl bucketward::store::ActionStore for CliStore {
+    async fn save(&self, record: &bucketward::action::ActionRecord) -> Result<(), bucketward::store::StoreError> {
+        match self {
+            Self::Files(s) => s.save(record).await,
+            Self::Dynamo(s) => s.save(record).await,
+        }
+    }
+
+    async fn load(&self, action_id: &str) -> Result<Option<bucketward::action::ActionRecord>, bucketward::store::StoreError> {
+        match self {
+            Self::Files(s) => s.load(action_id).await,
+            Self::Dynamo(s) => s.load(action_id).await,
+        }
+    }
+}
+
+/// Notifications go to SNS when a topic is configured, else only to the log.
+pub enum CliNotifier {
+    Sns(bucketward::aws::sns::SnsNotifier),
+    Log,
+}
+
+impl bucketward::notify::Notifier for CliNotifier {
+    async fn publish(&self, n: &bucketward::notify::Notification) -> Result<(), bucketward::store::StoreError> {
+        match self {
+            Self::Sns(s) => s.publish(n).await,
+            Self::Log => {
+                tracing::info!(subject = %n.subject, "notification (no topic configured)");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Where the pipeline's records, dedupe and notifications go.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PipelineArgs {
+    /// The DynamoDB audit table for action records (else local files under --state-dir).
+    #[arg(long, env = "BUCKETWARD_AUDIT_TABLE")]
+    pub audit_table: Option<String>,
+    /// The SNS topic for notifications (else they are only logged).
+    #[arg(long, env = "BUCKETWARD_TOPIC_ARN")]
+    pub topic_arn: Option<String>,
+    /// The DynamoDB dedupe table for event ids (else in memory, for this run).
+    #[arg(long, env = "BUCKETWARD_DEDUPE_TABLE")]
+    pub dedupe_table: Option<String>,
+}
+
+/// Event ids: DynamoDB when a table is configured, else memory.
+pub enum CliDedupe {
+    Dynamo(bucketward::aws::dynamo::DynamoDedupe),
+    Memory(bucketward::store::MemoryDedupe),
+}
+
+impl bucketward::store::EventDedupe for CliDedupe {
+    async fn first_time(&self, event_id: &str) -> Result<bool, bucketward::store::StoreError> {
+        match self {
+            Self::Dynamo(d) => d.first_time(event_id).await,
+            Self::Memory(d) => d.first_time(event_id).await,
+        }
+    }
+
+    async fn forget(&self, event_id: &str) -> Result<(), bucketward::store::StoreError> {
+        match self {
+            Self::Dynamo(d) => d.forget(event_id).await,
+            Self::Memory(d) => d.forget(event_id).await,
+        }
+    }
+}
+
+impl Context {
+    /// The shared pipeline, wired for the terminal.
+    pub fn pipeline(
+        &self,
+        args: &PipelineArgs,
+        config: bucketward::pipeline::PipelineConfig,
+    ) -> bucketward::pipeline::Pipeline<CliStore, CliDedupe, CliNotifier> {
+        let dynamodb = &self.clients.dynamodb;
+        bucketward::pipeline::Pipeline {
+            remediator: self.remediator(),
+            store: match &args.audit_table {
+                Some(t) => CliStore::Dynamo(bucketward::aws::dynamo::DynamoActionStore::new(dynamodb.clone(), t)),
+                None => CliStore::Files(self.store.clone()),
+            },
+            dedupe: match &args.dedupe_table {
+                Some(t) => CliDedupe::Dynamo(bucketward::aws::dynamo::DynamoDedupe::new(dynamodb.clone(), t)),
+                None => CliDedupe::Memory(bucketward::store::MemoryDedupe::default()),
+            },
+            notifier: match &args.topic_arn {
+                Some(t) => CliNotifier::Sns(bucketward::aws::sns::SnsNotifier::new(self.clients.sns.clone(), t)),
+                None => CliNotifier::Log,
+            },
+            config,
+        }
+    }
+}

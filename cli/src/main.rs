@@ -28,6 +28,10 @@ enum Command {
     Remediate(commands::live::RemediateArgs),
     /// Restore the exact pre-change state recorded by an action.
     Rollback(commands::live::RollbackArgs),
+    /// Re-evaluate every bucket through the pipeline (the scheduled Lambda's path).
+    Sweep(commands::sweep::SweepArgs),
+    /// Run one EventBridge event through the pipeline (the remediator Lambda's path).
+    HandleEvent(commands::sweep::HandleEventArgs),
 }
 
 /// Exit codes, stable for pipelines.
@@ -58,6 +62,8 @@ fn main() -> ExitCode {
             Command::Plan(args) => commands::live::plan_cmd(args).await,
             Command::Remediate(args) => commands::live::remediate(args).await,
             Command::Rollback(args) => commands::live::rollback(args).await,
+            Command::Sweep(args) => commands::sweep::run(args).await,
+            Command::HandleEvent(args) => commands::sweep::handle_event(args).await,
         }
     });
     match result {

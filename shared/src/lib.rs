@@ -16,6 +16,7 @@ pub mod plan;
 pub mod policy;
 pub mod snapshot;
 pub mod store;
+pub mod sweep;
 
 pub use exposure::{evaluate, Finding, Layer, Status, Verdict};
 pub use snapshot::Snapshot;

@@ -199,7 +199,7 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
         for b in out.buckets() {
             if let Some(name) = b.name() {
                 outcomes.push(
-                    self.process_bucket(name, b.bucket_region(), None, trigger.clone())
+                    Box::pin(self.process_bucket(name, b.bucket_region(), None, trigger.clone()))
                         .await?,
                 );
             }
@@ -216,7 +216,8 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
         trigger: Trigger,
     ) -> Result<BucketOutcome, PipelineError> {
         let reader = self.remediator.reader();
-        let mut snapshot = reader.snapshot(bucket, region, self.config.snapshot).await;
+        // Boxed: the snapshot and remediation futures are large, and sweeps nest them.
+        let mut snapshot = Box::pin(reader.snapshot(bucket, region, self.config.snapshot)).await;
         if let Some(key) = object_key {
             match reader.object(bucket, snapshot.region.as_deref(), key).await {
                 Ok(object) => snapshot.objects.push(object),
@@ -269,10 +270,13 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
             tracing::info!(bucket = %bucket, public = verdict.public, decision = ?decision, "no action");
             return Ok(outcome);
         }
-        let record = self
-            .remediator
-            .remediate_snapshot(snapshot, &options, trigger, &self.store)
-            .await?;
+        let record = Box::pin(self.remediator.remediate_snapshot(
+            snapshot,
+            &options,
+            trigger,
+            &self.store,
+        ))
+        .await?;
         self.finish(&mut outcome, &record).await;
         Ok(outcome)
     }

@@ -1,2 +1,3 @@
 pub mod evaluate;
 pub mod live;
+pub mod sweep;

@@ -1,1 +1,35 @@
-fn main() {}
+//! The sweeper Lambda: on its schedule (or a continuation message), every bucket goes through the
+//! shared pipeline. This file only wires: tracing, configuration, clients, then the runtime.
+
+mod handler;
+
+use bucketward::aws::{ClientOptions, Clients};
+use bucketward::config::Config;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .without_time()
+        .init();
+    let config = Config::from_env()?;
+    let settings = handler::Settings::from_env()?;
+    let clients = Clients::load(&ClientOptions::default()).await;
+    let account_id = match &config.account_id {
+        Some(id) => id.clone(),
+        None => clients.account_id().await?,
+    };
+    let sqs = aws_sdk_sqs::Client::new(clients.sdk_config());
+    let state = handler::State { clients, sqs, account_id, config, settings };
+    let state = &state;
+    run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        handler::handle(state, event).await
+    }))
+    .await
+}

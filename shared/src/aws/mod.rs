@@ -7,6 +7,7 @@ pub mod error;
 pub mod remediate;
 pub mod s3;
 pub mod sns;
+pub mod sqs;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
