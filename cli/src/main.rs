@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Evaluate a snapshot file (or `-` for stdin) and print the verdict.
     Evaluate(commands::evaluate::Args),
+    /// Classify a snapshot's intent (public content, sensitive data, unknown) with reasons.
+    Classify(commands::classify::Args),
     /// Read a live bucket into a snapshot (every layer, concurrently).
     Snapshot(commands::live::SnapshotArgs),
     /// Show the ordered remediation steps for a bucket, with diffs. Changes nothing.
@@ -48,6 +50,9 @@ fn main() -> ExitCode {
     if let Command::Evaluate(args) = &cli.command {
         return ExitCode::from(commands::evaluate::run(args));
     }
+    if let Command::Classify(args) = &cli.command {
+        return ExitCode::from(commands::classify::run(args));
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -57,7 +62,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match &cli.command {
-            Command::Evaluate(_) => Ok(exit::OK),
+            Command::Evaluate(_) | Command::Classify(_) => Ok(exit::OK),
             Command::Snapshot(args) => commands::live::snapshot(args).await,
             Command::Plan(args) => commands::live::plan_cmd(args).await,
             Command::Remediate(args) => commands::live::remediate(args).await,

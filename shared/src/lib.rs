@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod aws;
+pub mod classify;
 pub mod config;
 pub mod decide;
 pub mod event;

@@ -1,3 +1,4 @@
+pub mod classify;
 pub mod evaluate;
 pub mod live;
 pub mod sweep;
