@@ -79,8 +79,13 @@ test: setup template-lint ## Lint the template, run cargo test --workspace again
 demo: setup ## Run the CLI demo against moto
 	$(WITH_EMULATOR) $(CARGO) run -q -p bucketward-cli --bin bucketward -- demo
 
-bench: ## cargo bench
-	$(CARGO) bench -p bucketward
+BENCH_SIZES ?= 1000,5000,10000
+BENCH_CONCURRENCY ?= 16
+
+bench: setup ## Evaluate throughput (criterion), then sweep throughput against moto
+	$(CARGO) bench -p bucketward --bench evaluate
+	$(CARGO) build --release -p bucketward-cli -p bucketward-tests --bin bucketward --bin bench_sweep
+	$(WITH_EMULATOR) target/release/bench_sweep $(BENCH_SIZES) $(BENCH_CONCURRENCY)
 
 lint: ## rustfmt --check and clippy -D warnings
 	$(CARGO) fmt --all --check

@@ -78,9 +78,9 @@ impl Remediator {
         options: &RemediateOptions,
         store: &impl ActionStore,
     ) -> Result<ActionRecord, RemediateError> {
-        let snapshot = self.reader.snapshot(bucket, None, options.snapshot).await;
-        self.remediate_snapshot(snapshot, options, Trigger::Manual, store)
-            .await
+        // Futures here are large (every layer at once); boxing keeps them off the stack.
+        let snapshot = Box::pin(self.reader.snapshot(bucket, None, options.snapshot)).await;
+        Box::pin(self.remediate_snapshot(snapshot, options, Trigger::Manual, store)).await
     }
 
     /// As [`Self::remediate`], from a snapshot already read.
@@ -163,10 +163,12 @@ impl Remediator {
                             break;
                         }
                         record.replanned = true;
-                        current = self
-                            .reader
-                            .snapshot(&current.bucket, region.as_deref(), options.snapshot)
-                            .await;
+                        current = Box::pin(self.reader.snapshot(
+                            &current.bucket,
+                            region.as_deref(),
+                            options.snapshot,
+                        ))
+                        .await;
                         let verdict = evaluate(&current);
                         let replan = plan(&verdict, &current, &options.plan);
                         // Continue with the new plan's steps not yet applied.
@@ -203,10 +205,11 @@ impl Remediator {
         }
 
         // Read back and re-evaluate.
-        let after = self
-            .reader
-            .snapshot(&current.bucket, region.as_deref(), options.snapshot)
-            .await;
+        let after = Box::pin(
+            self.reader
+                .snapshot(&current.bucket, region.as_deref(), options.snapshot),
+        )
+        .await;
         let verdict_after = evaluate(&after);
         if is_gone(&after) {
             record.outcome = Outcome::Gone;
@@ -513,10 +516,12 @@ impl Remediator {
                 .map(|_| ())
                 .map_err(|e| aws_error("DeleteBucketPolicy", e))?,
         }
-        let after = self
-            .reader
-            .snapshot(bucket, state.region.as_deref(), SnapshotOptions::default())
-            .await;
+        let after = Box::pin(self.reader.snapshot(
+            bucket,
+            state.region.as_deref(),
+            SnapshotOptions::default(),
+        ))
+        .await;
         Ok(RollbackReport {
             action_id: action_id.to_owned(),
             bucket: bucket.to_owned(),
