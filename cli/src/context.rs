@@ -119,6 +119,9 @@ pub struct PipelineArgs {
     /// The DynamoDB dedupe table for event ids (else in memory, for this run).
     #[arg(long, env = "BUCKETWARD_DEDUPE_TABLE")]
     pub dedupe_table: Option<String>,
+    /// The DynamoDB exceptions table (else no bucket is excepted).
+    #[arg(long, env = "BUCKETWARD_EXCEPTIONS_TABLE")]
+    pub exceptions_table: Option<String>,
 }
 
 /// Event ids: DynamoDB when a table is configured, else memory.
@@ -145,13 +148,17 @@ impl bucketward::store::EventDedupe for CliDedupe {
 
 impl Context {
     /// The shared pipeline, wired for the terminal.
-    pub fn pipeline(
+    pub async fn pipeline(
         &self,
         args: &PipelineArgs,
         config: bucketward::pipeline::PipelineConfig,
-    ) -> bucketward::pipeline::Pipeline<CliStore, CliDedupe, CliNotifier> {
+    ) -> anyhow::Result<bucketward::pipeline::Pipeline<CliStore, CliDedupe, CliNotifier>> {
         let dynamodb = &self.clients.dynamodb;
-        bucketward::pipeline::Pipeline {
+        let exceptions =
+            bucketward::aws::dynamo::load_exceptions(dynamodb, args.exceptions_table.as_deref())
+                .await
+                .context("cannot read the exceptions table")?;
+        Ok(bucketward::pipeline::Pipeline {
             remediator: self.remediator(),
             store: match &args.audit_table {
                 Some(t) => CliStore::Dynamo(bucketward::aws::dynamo::DynamoActionStore::new(dynamodb.clone(), t)),
@@ -166,6 +173,7 @@ impl Context {
                 None => CliNotifier::Log,
             },
             config,
-        }
+            exceptions,
+        })
     }
 }

@@ -34,6 +34,12 @@ enum Command {
     Sweep(commands::sweep::SweepArgs),
     /// Run one EventBridge event through the pipeline (the remediator Lambda's path).
     HandleEvent(commands::sweep::HandleEventArgs),
+    /// Manage exceptions: buckets allowed some public exposure, with owner, reason and expiry.
+    Exceptions(commands::exceptions::ExceptionsArgs),
+    /// Scan everything, classify public buckets, write a reviewable file of proposed exceptions.
+    Baseline(commands::exceptions::BaselineArgs),
+    /// Create bucketward's tables and topic (idempotent).
+    Init(commands::init::InitArgs),
 }
 
 /// Exit codes, stable for pipelines.
@@ -69,6 +75,9 @@ fn main() -> ExitCode {
             Command::Rollback(args) => commands::live::rollback(args).await,
             Command::Sweep(args) => commands::sweep::run(args).await,
             Command::HandleEvent(args) => commands::sweep::handle_event(args).await,
+            Command::Exceptions(args) => commands::exceptions::run(args).await,
+            Command::Baseline(args) => commands::exceptions::baseline(args).await,
+            Command::Init(args) => commands::init::run(args).await,
         }
     });
     match result {

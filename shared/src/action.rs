@@ -115,6 +115,11 @@ pub enum Outcome {
     DryRun,
     /// Co-pilot: the plan waits for an approval.
     Proposed,
+    /// Co-pilot: a person approved the proposal; `review.applied_action_id` holds the action
+    /// that applied it (with the real result).
+    Approved,
+    /// Co-pilot: a person rejected the proposal; nothing was changed.
+    Rejected,
 }
 
 /// What started an action.
@@ -134,6 +139,26 @@ pub enum Trigger {
     /// A person at the command line.
     #[default]
     Manual,
+    /// A person approved a co-pilot proposal.
+    Approval {
+        proposal_id: String,
+        approved_by: String,
+    },
+}
+
+/// What the pipeline knows about an action beyond the bucket itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActionContext {
+    pub trigger: Trigger,
+    pub severity: Option<crate::severity::Severity>,
+    pub classification: Option<crate::classify::Classification>,
+    pub exception: Option<String>,
+}
+
+impl From<Trigger> for ActionContext {
+    fn from(trigger: Trigger) -> Self {
+        Self { trigger, ..Self::default() }
+    }
 }
 
 impl Trigger {
@@ -169,6 +194,13 @@ pub struct ActionRecord {
     pub trigger: Trigger,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<crate::decide::Mode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<crate::severity::Severity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classification: Option<crate::classify::Classification>,
+    /// The exception that shaped the plan (or expired), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
     pub outcome: Outcome,
     pub before: PreChangeState,
     pub verdict_before: Verdict,
@@ -188,6 +220,31 @@ pub struct ActionRecord {
     /// Whether the policy changed under us and the plan was redone.
     #[serde(default)]
     pub replanned: bool,
+    /// The exposure the plan was told to leave in place (an exception's allowance), so that
+    /// approving a proposal re-plans with the same allowance. `None` in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<ExposureKinds>,
+    /// Co-pilot: who approved or rejected this proposal, when, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Review>,
+}
+
+/// A person's decision on a co-pilot proposal (the outcome says which: approved or rejected).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    /// Who decided: an IAM ARN, a user name, or `url-token` when the link was all we had.
+    pub by: String,
+    pub at: DateTime<Utc>,
+    /// How: `approval-link` or `cli`.
+    pub via: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A rejection saying the bucket is meant to be public (to become an exception).
+    #[serde(default)]
+    pub as_exception: bool,
+    /// The action that applied an approved proposal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_action_id: Option<String>,
 }
 
 /// Progress of the object ACL batch fixer; `resume_after` is where to continue.

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::decide::{DecideConfig, Mode};
+use crate::decide::{CategoryModes, DecideConfig, Mode};
 use crate::pipeline::PipelineConfig;
 use crate::plan::PlanOptions;
 
@@ -27,6 +27,8 @@ pub struct Config {
     pub dedupe_table: String,
     pub topic_arn: String,
     pub account_id: Option<String>,
+    /// Exceptions (optional: without a table, no bucket is excepted).
+    pub exceptions_table: Option<String>,
     pub pipeline: PipelineConfig,
 }
 
@@ -57,27 +59,53 @@ impl Config {
                 .ok_or(ConfigError::Missing(name))
         };
         let flag = |name: &'static str| get(name).map_or(Ok(false), |v| parse_bool(name, v));
-        let mode = match get("BUCKETWARD_MODE") {
-            None => Mode::Copilot,
-            Some(v) => v.parse().map_err(|reason| ConfigError::Invalid {
-                name: "BUCKETWARD_MODE",
+        let mode_var = |name: &'static str| -> Result<Option<Mode>, ConfigError> {
+            get(name)
+                .map(|v| {
+                    v.parse().map_err(|reason| ConfigError::Invalid {
+                        name,
+                        value: v.to_owned(),
+                        reason,
+                    })
+                })
+                .transpose()
+        };
+        // A JSON document first, then one variable per category, then one mode for all.
+        let mut modes = match get("BUCKETWARD_MODES") {
+            None => CategoryModes::default(),
+            Some(v) => serde_json::from_str(v).map_err(|e| ConfigError::Invalid {
+                name: "BUCKETWARD_MODES",
                 value: v.to_owned(),
-                reason,
+                reason: e.to_string(),
             })?,
         };
-        let mode = if flag("BUCKETWARD_DRY_RUN")? {
-            Mode::DryRun
-        } else {
-            mode
-        };
+        if let Some(m) = mode_var("BUCKETWARD_MODE_SENSITIVE")? {
+            modes.sensitive = m;
+        }
+        if let Some(m) = mode_var("BUCKETWARD_MODE_PUBLIC_CONTENT")? {
+            modes.public_content = m;
+        }
+        if let Some(m) = mode_var("BUCKETWARD_MODE_UNKNOWN")? {
+            modes.unknown = m;
+        }
+        if let Some(m) = mode_var("BUCKETWARD_MODE_PUBLIC_WRITE")? {
+            modes.public_write = m;
+        }
+        if let Some(m) = mode_var("BUCKETWARD_MODE")? {
+            modes = CategoryModes::all(m);
+        }
+        if flag("BUCKETWARD_DRY_RUN")? {
+            modes = CategoryModes::all(Mode::DryRun);
+        }
         Ok(Self {
             audit_table: required("BUCKETWARD_AUDIT_TABLE")?,
             dedupe_table: required("BUCKETWARD_DEDUPE_TABLE")?,
             topic_arn: required("BUCKETWARD_TOPIC_ARN")?,
             account_id: get("BUCKETWARD_ACCOUNT_ID").map(str::to_owned),
+            exceptions_table: get("BUCKETWARD_EXCEPTIONS_TABLE").map(str::to_owned),
             pipeline: PipelineConfig {
                 decide: DecideConfig {
-                    mode,
+                    modes,
                     harden_missing_bpa: flag("BUCKETWARD_HARDEN_BPA")?,
                 },
                 plan: PlanOptions {
@@ -126,13 +154,23 @@ mod tests {
         v.insert("BUCKETWARD_MODE".into(), "autopilot".into());
         v.insert("BUCKETWARD_DRY_RUN".into(), "true".into());
         assert_eq!(
-            Config::from_vars(&v).unwrap().pipeline.decide.mode,
-            Mode::DryRun
+            Config::from_vars(&v).unwrap().pipeline.decide.modes,
+            CategoryModes::all(Mode::DryRun)
         );
         v.insert("BUCKETWARD_MODE".into(), "yolo".into());
         assert!(Config::from_vars(&v)
             .unwrap_err()
             .to_string()
             .contains("yolo"));
+    }
+
+    #[test]
+    fn modes_per_category_from_json_and_variables() {
+        let mut v = vars(&BASE);
+        assert_eq!(Config::from_vars(&v).unwrap().pipeline.decide.modes, CategoryModes::default());
+        v.insert("BUCKETWARD_MODES".into(), r#"{"sensitive":"copilot","public_content":"dry-run","unknown":"copilot","public_write":"autopilot"}"#.into());
+        v.insert("BUCKETWARD_MODE_UNKNOWN".into(), "autopilot".into());
+        let modes = Config::from_vars(&v).unwrap().pipeline.decide.modes;
+        assert_eq!((modes.sensitive, modes.public_content, modes.unknown), (Mode::Copilot, Mode::DryRun, Mode::Autopilot));
     }
 }

@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::classify::Intent;
+use crate::exception::ExceptionMatch;
 use crate::exposure::Verdict;
+use crate::policy::ExposureKinds;
 
 /// How bucketward acts on a public bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Hash)]
@@ -42,10 +45,39 @@ impl std::fmt::Display for Mode {
     }
 }
 
+/// The mode for each kind of bucket. The defaults: autopilot for sensitive data and for any
+/// public write; co-pilot for public content and for buckets of unknown purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryModes {
+    pub sensitive: Mode,
+    pub public_content: Mode,
+    pub unknown: Mode,
+    /// Any public write, whatever the category.
+    pub public_write: Mode,
+}
+
+impl Default for CategoryModes {
+    fn default() -> Self {
+        Self {
+            sensitive: Mode::Autopilot,
+            public_content: Mode::Copilot,
+            unknown: Mode::Copilot,
+            public_write: Mode::Autopilot,
+        }
+    }
+}
+
+impl CategoryModes {
+    /// One mode for everything (`--mode`, or `BUCKETWARD_MODE`).
+    pub fn all(mode: Mode) -> Self {
+        Self { sensitive: mode, public_content: mode, unknown: mode, public_write: mode }
+    }
+}
+
 /// What the configuration says.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecideConfig {
-    pub mode: Mode,
+    pub modes: CategoryModes,
     /// Also act on buckets that are not public but lack bucket-level BPA.
     pub harden_missing_bpa: bool,
 }
@@ -73,28 +105,81 @@ impl Decision {
             }
         }
     }
+
+    fn for_mode(mode: Mode) -> Self {
+        match mode {
+            Mode::Autopilot => Self::Remediate { mode },
+            Mode::Copilot => Self::Propose { mode },
+            Mode::DryRun => Self::Report { mode },
+        }
+    }
+
+    /// Whether this decision is an exception's allowance.
+    pub fn is_excepted(&self) -> bool {
+        matches!(self, Self::NoAction { reason } if reason.starts_with("excepted"))
+    }
+}
+
+/// Everything the decision looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct DecisionInput<'a> {
+    pub verdict: &'a Verdict,
+    pub intent: Intent,
+    pub exception: ExceptionMatch<'a>,
+}
+
+/// The decision, and the exposure the plan must leave in place (an exception's allowance).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    pub decision: Decision,
+    pub allowed: ExposureKinds,
+    /// What happened with an exception: applied, exceeded or expired.
+    pub exception_note: Option<String>,
 }
 
 /// Decides what to do with a bucket.
-pub fn decide(verdict: &Verdict, config: &DecideConfig) -> Decision {
-    let bpa_missing = verdict
-        .findings
-        .iter()
-        .any(|f| f.code == "bpa.bucket_incomplete");
-    let needs_action =
-        verdict.public || verdict.has_latent() || (config.harden_missing_bpa && bpa_missing);
-    if !needs_action {
-        return Decision::NoAction {
-            reason: "not public, nothing latent".to_owned(),
+pub fn decide(input: DecisionInput<'_>, config: &DecideConfig) -> Decided {
+    let verdict = input.verdict;
+    let (allowed, exception_note) = match input.exception {
+        ExceptionMatch::Active(e) => match e.allowed() {
+            Ok(kinds) => (kinds, Some(e.describe())),
+            Err(err) => (ExposureKinds::NONE, Some(format!("exception ignored: {err}"))),
+        },
+        ExceptionMatch::Expired(e) => (
+            ExposureKinds::NONE,
+            Some(format!("expired {}", e.describe())),
+        ),
+        ExceptionMatch::None => (ExposureKinds::NONE, None),
+    };
+    let beyond = verdict.exposure.union(verdict.latent).beyond(allowed);
+    let excepted = matches!(input.exception, ExceptionMatch::Active(_)) && allowed.any();
+    let bpa_missing = verdict.findings.iter().any(|f| f.code == "bpa.bucket_incomplete");
+    let exposed = verdict.public || verdict.has_latent();
+    if excepted && !beyond.any() {
+        return Decided {
+            decision: Decision::NoAction {
+                reason: format!("excepted: {}", exception_note.clone().unwrap_or_default()),
+            },
+            allowed,
+            exception_note,
         };
     }
-    match config.mode {
-        Mode::Autopilot => Decision::Remediate {
-            mode: Mode::Autopilot,
-        },
-        Mode::Copilot => Decision::Propose {
-            mode: Mode::Copilot,
-        },
-        Mode::DryRun => Decision::Report { mode: Mode::DryRun },
+    if !exposed && !(config.harden_missing_bpa && bpa_missing && !excepted) {
+        return Decided {
+            decision: Decision::NoAction { reason: "not public, nothing latent".to_owned() },
+            allowed,
+            exception_note,
+        };
     }
+    let modes = config.modes;
+    let mode = if verdict.exposure.write {
+        modes.public_write
+    } else {
+        match input.intent {
+            Intent::SensitiveData => modes.sensitive,
+            Intent::PublicContent => modes.public_content,
+            Intent::Unknown => modes.unknown,
+        }
+    };
+    Decided { decision: Decision::for_mode(mode), allowed, exception_note }
 }

@@ -4,17 +4,21 @@
 //! verdict (pure) -> plan (pure) -> apply (I/O) -> audit and notify (I/O).
 
 pub mod action;
+pub mod approval;
+pub mod audit;
 pub mod aws;
 pub mod classify;
 pub mod config;
 pub mod decide;
 pub mod event;
+pub mod exception;
 pub mod exposure;
 pub mod metrics;
 pub mod notify;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
+pub mod severity;
 pub mod snapshot;
 pub mod store;
 pub mod sweep;

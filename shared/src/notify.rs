@@ -92,6 +92,18 @@ pub fn for_action(record: &ActionRecord) -> Notification {
                     .unwrap_or_else(|| record.lost.join("; "))
             ),
         ),
+        Outcome::Approved | Outcome::Rejected => {
+            let review = record.review.as_ref();
+            let by = review.map(|r| format!(" by {}", r.by)).unwrap_or_default();
+            let reason = review
+                .and_then(|r| r.reason.as_deref())
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            (
+                format!("bucketward: fix for {bucket} {}", outcome_name(record.outcome)),
+                format!("The proposed fix for {bucket} was {}{by}{reason}.", outcome_name(record.outcome)),
+            )
+        }
         Outcome::NothingToDo | Outcome::Gone => (
             format!("bucketward: {bucket} needs nothing"),
             format!("Bucket {bucket}: {}.", outcome_name(record.outcome)),

@@ -5,11 +5,14 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::action::{ActionRecord, Outcome, Trigger};
+use crate::action::{ActionContext, ActionRecord, Outcome, Trigger};
+use crate::classify::{classify, Intent};
+use crate::exception::{self, Exception};
+use crate::severity::{severity, Severity};
 use crate::aws::error::AwsError;
 use crate::aws::remediate::{RemediateError, RemediateOptions, Remediator};
 use crate::aws::s3::{SnapshotOptions, NO_SUCH_BUCKET};
-use crate::decide::{decide, DecideConfig, Decision};
+use crate::decide::{decide, DecideConfig, Decided, DecisionInput, Decision};
 use crate::evaluate;
 use crate::event::{ApiCallEvent, Target};
 use crate::metrics::{emf_line, Metric};
@@ -57,6 +60,11 @@ pub struct BucketOutcome {
     pub remediation_latency_ms: Option<i64>,
     /// Whether a notification was published.
     pub notified: bool,
+    pub severity: Severity,
+    pub intent: Intent,
+    /// The exception applied, exceeded or expired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
     /// Unreadable layers, by code (a finding, not a failure).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
@@ -124,7 +132,12 @@ pub struct Pipeline<S, D, N> {
     pub dedupe: D,
     pub notifier: N,
     pub config: PipelineConfig,
+    /// The exceptions in force, loaded once per invocation or sweep.
+    pub exceptions: Vec<Exception>,
 }
+
+/// How many objects are sampled for content types when a public bucket is classified.
+pub const CLASSIFY_SAMPLE: usize = 20;
 
 impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
     /// Handles one CloudTrail event, exactly once per event id.
@@ -231,13 +244,26 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
         let detected_at = Utc::now();
         let verdict = evaluate(&snapshot);
         let gone = snapshot.errors.iter().any(|e| e.code == NO_SUCH_BUCKET);
-        let decision = if gone {
-            Decision::NoAction {
-                reason: "the bucket no longer exists".to_owned(),
+        if !gone && (verdict.public || verdict.has_latent()) {
+            // Only public buckets pay for the reads classification needs.
+            Box::pin(reader.enrich_for_classification(&mut snapshot, CLASSIFY_SAMPLE)).await;
+        }
+        let classification = classify(&snapshot);
+        let severity = severity(&verdict, classification.intent);
+        let exception = exception::find(&self.exceptions, bucket, detected_at);
+        let decided = if gone {
+            Decided {
+                decision: Decision::NoAction { reason: "the bucket no longer exists".to_owned() },
+                allowed: crate::policy::ExposureKinds::NONE,
+                exception_note: None,
             }
         } else {
-            decide(&verdict, &self.config.decide)
+            decide(
+                DecisionInput { verdict: &verdict, intent: classification.intent, exception },
+                &self.config.decide,
+            )
         };
+        let decision = decided.decision.clone();
         let mut outcome = BucketOutcome {
             bucket: bucket.to_owned(),
             public: verdict.public,
@@ -251,6 +277,9 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
                 .map(|t| (detected_at - t).num_milliseconds()),
             remediation_latency_ms: None,
             notified: false,
+            severity,
+            intent: classification.intent,
+            exception: decided.exception_note.clone(),
             errors: snapshot
                 .errors
                 .iter()
@@ -258,7 +287,7 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
                 .collect(),
         };
         let options = RemediateOptions {
-            plan: self.config.plan,
+            plan: PlanOptions { allowed: decided.allowed, ..self.config.plan },
             snapshot: self.config.snapshot,
             dry_run: matches!(decision, Decision::Report { .. }),
             object_budget: None,
@@ -270,10 +299,16 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
             tracing::info!(bucket = %bucket, public = verdict.public, decision = ?decision, "no action");
             return Ok(outcome);
         }
+        let context = ActionContext {
+            trigger,
+            severity: Some(severity),
+            classification: Some(classification),
+            exception: decided.exception_note,
+        };
         let record = Box::pin(self.remediator.remediate_snapshot(
             snapshot,
             &options,
-            trigger,
+            context,
             &self.store,
         ))
         .await?;

@@ -89,6 +89,7 @@ impl SweepSummary {
                         "failed"
                     }
                     Some(Outcome::Gone) => "gone",
+                    Some(Outcome::Approved | Outcome::Rejected) => "reviewed",
                     Some(Outcome::NothingToDo) | None => {
                         if let crate::decide::Decision::NoAction { reason } = &o.decision {
                             if reason.starts_with("excepted") {

@@ -111,7 +111,7 @@ async fn a_policy_changed_between_read_and_write_is_replanned() {
     s3.put_bucket_policy().bucket(&bucket).policy(&newer).send().await.expect("policy");
     let store = MemoryActionStore::default();
     let record = remediator(&emu)
-        .remediate_snapshot(stale, &RemediateOptions::default(), bucketward::action::Trigger::Manual, &store)
+        .remediate_snapshot(stale, &RemediateOptions::default(), bucketward::action::Trigger::Manual.into(), &store)
         .await
         .expect("remediate");
     assert!(record.replanned);

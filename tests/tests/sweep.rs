@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_sdk_s3::types::{ObjectOwnership, PublicAccessBlockConfiguration};
 use bucketward::aws::remediate::Remediator;
 use bucketward::aws::s3::{SnapshotOptions, SnapshotReader};
-use bucketward::decide::{DecideConfig, Mode};
+use bucketward::decide::{CategoryModes, DecideConfig, Mode};
 use bucketward::notify::MemoryNotifier;
 use bucketward::pipeline::{Pipeline, PipelineConfig};
 use bucketward::store::{MemoryActionStore, MemoryDedupe};
@@ -23,10 +23,11 @@ fn pipeline(emu: &Emulator, mode: Mode) -> Pipeline<MemoryActionStore, MemoryDed
         dedupe: MemoryDedupe::default(),
         notifier: MemoryNotifier::default(),
         config: PipelineConfig {
-            decide: DecideConfig { mode, harden_missing_bpa: false },
+            decide: DecideConfig { modes: CategoryModes::all(mode), harden_missing_bpa: false },
             snapshot: SnapshotOptions { lean: true, ..SnapshotOptions::default() },
             ..PipelineConfig::default()
         },
+        exceptions: Vec::new(),
     }
 }
 

@@ -182,7 +182,13 @@ pub async fn remediate(args: &RemediateArgs) -> anyhow::Result<u8> {
         print_record(&record);
     }
     Ok(match record.outcome {
-        Outcome::Fixed | Outcome::NothingToDo | Outcome::DryRun | Outcome::Gone | Outcome::Proposed => exit::OK,
+        Outcome::Fixed
+        | Outcome::NothingToDo
+        | Outcome::DryRun
+        | Outcome::Gone
+        | Outcome::Proposed
+        | Outcome::Approved
+        | Outcome::Rejected => exit::OK,
         Outcome::Unverified | Outcome::Failed => exit::FAILURE,
     })
 }

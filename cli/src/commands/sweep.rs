@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use bucketward::aws::s3::SnapshotOptions;
-use bucketward::decide::{DecideConfig, Mode};
+use bucketward::decide::{CategoryModes, DecideConfig, Mode};
 use bucketward::event::ApiCallEvent;
 use bucketward::pipeline::PipelineConfig;
 use bucketward::sweep::{sweep, SweepOptions, SweepProgress, SweepSummary};
@@ -22,9 +22,14 @@ pub enum Output {
 
 #[derive(clap::Args, Debug)]
 pub struct SweepArgs {
-    /// autopilot (fix), copilot (propose) or dry-run (report).
+    /// One mode for every bucket: autopilot (fix), copilot (propose) or dry-run (report).
+    /// Without it, modes are per category (--by-category).
     #[arg(long, default_value = "dry-run")]
     pub mode: Mode,
+    /// Use the per-category defaults instead of --mode: autopilot for sensitive data and any
+    /// public write, co-pilot for public content and unknown buckets.
+    #[arg(long, conflicts_with = "mode")]
+    pub by_category: bool,
     /// Buckets handled at once.
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
@@ -44,14 +49,24 @@ pub struct SweepArgs {
     pub aws: AwsArgs,
 }
 
+impl SweepArgs {
+    fn modes(&self) -> CategoryModes {
+        if self.by_category {
+            CategoryModes::default()
+        } else {
+            CategoryModes::all(self.mode)
+        }
+    }
+}
+
 pub async fn run(args: &SweepArgs) -> anyhow::Result<u8> {
     let ctx = Context::load(&args.aws).await?;
     let config = PipelineConfig {
-        decide: DecideConfig { mode: args.mode, harden_missing_bpa: args.harden_bpa },
+        decide: DecideConfig { modes: args.modes(), harden_missing_bpa: args.harden_bpa },
         plan: args.plan.options()?,
         snapshot: SnapshotOptions { lean: true, ..SnapshotOptions::default() },
     };
-    let pipeline = ctx.pipeline(&args.pipeline, config);
+    let pipeline = ctx.pipeline(&args.pipeline, config).await?;
     let options = SweepOptions {
         concurrency: args.concurrency,
         start_after: args.start_after.clone(),
@@ -140,11 +155,11 @@ pub async fn handle_event(args: &HandleEventArgs) -> anyhow::Result<u8> {
     };
     let ctx = Context::load(&args.aws).await?;
     let config = PipelineConfig {
-        decide: DecideConfig { mode: args.mode, harden_missing_bpa: false },
+        decide: DecideConfig { modes: CategoryModes::all(args.mode), harden_missing_bpa: false },
         plan: args.plan.options()?,
         snapshot: SnapshotOptions::default(),
     };
-    let outcome = ctx.pipeline(&args.pipeline, config).handle_event(&event).await?;
+    let outcome = ctx.pipeline(&args.pipeline, config).await?.handle_event(&event).await?;
     println!("{}", serde_json::to_string_pretty(&outcome)?);
     Ok(exit::OK)
 }

@@ -1,6 +1,6 @@
 //! Adapts an EventBridge event to the pipeline and the result back to JSON.
 
-use bucketward::aws::dynamo::{DynamoActionStore, DynamoDedupe};
+use bucketward::aws::dynamo::{load_exceptions, DynamoActionStore, DynamoDedupe};
 use bucketward::aws::remediate::Remediator;
 use bucketward::aws::s3::SnapshotReader;
 use bucketward::aws::sns::SnsNotifier;
@@ -37,12 +37,16 @@ async fn handle_payload(state: &State, payload: &Value) -> Result<Value, Error> 
     tracing::info!(event_id = %event.event_id, event_name = %event.event_name, bucket = ?event.bucket(), "handling");
     // A fresh reader per invocation: account BPA is read at most once per event.
     let clients = &state.clients;
+    // Without its exceptions the pipeline could break an intended public bucket: fail (and
+    // retry) rather than act without them.
+    let exceptions = load_exceptions(&clients.dynamodb, state.config.exceptions_table.as_deref()).await?;
     let pipeline = Pipeline {
         remediator: Remediator::new(SnapshotReader::new(clients.clone(), &state.account_id)),
         store: DynamoActionStore::new(clients.dynamodb.clone(), &state.config.audit_table),
         dedupe: DynamoDedupe::new(clients.dynamodb.clone(), &state.config.dedupe_table),
         notifier: SnsNotifier::new(clients.sns.clone(), &state.config.topic_arn),
         config: state.config.pipeline,
+        exceptions,
     };
     let outcome = pipeline.handle_event(&event).await?;
     let now = Utc::now();

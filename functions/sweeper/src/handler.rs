@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use bucketward::aws::dynamo::DynamoActionStore;
+use bucketward::aws::dynamo::{load_exceptions, DynamoActionStore};
 use bucketward::aws::remediate::Remediator;
 use bucketward::aws::s3::{SnapshotOptions, SnapshotReader};
 use bucketward::aws::sns::SnsNotifier;
@@ -92,6 +92,7 @@ async fn run(state: &State, payload: &Value, remaining: Duration) -> Result<Valu
         }
     };
     let clients = &state.clients;
+    let exceptions = load_exceptions(&clients.dynamodb, state.config.exceptions_table.as_deref()).await?;
     let pipeline = Pipeline {
         remediator: Remediator::new(SnapshotReader::new(clients.clone(), &state.account_id)),
         store: DynamoActionStore::new(clients.dynamodb.clone(), &state.config.audit_table),
@@ -101,6 +102,7 @@ async fn run(state: &State, payload: &Value, remaining: Duration) -> Result<Valu
             snapshot: SnapshotOptions { lean: true, ..state.config.pipeline.snapshot },
             ..state.config.pipeline
         },
+        exceptions,
     };
     let options = SweepOptions {
         concurrency: state.settings.concurrency,

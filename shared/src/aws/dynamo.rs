@@ -219,3 +219,84 @@ fn build_error(
         source: Box::new(e),
     }
 }
+
+/// Exceptions in their own table: `pk = <bucket name or glob>`, the exception as JSON, and
+/// `expires_at` (a number) so that expired exceptions are visible until removed.
+#[derive(Debug, Clone)]
+pub struct DynamoExceptionStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoExceptionStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    /// Every exception, expired ones included.
+    pub async fn list(&self) -> Result<Vec<crate::exception::Exception>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| backend(aws_error("Scan", e)))?;
+            for item in page.items() {
+                if let Some(AttributeValue::S(json)) = item.get("exception") {
+                    out.push(serde_json::from_str(json).map_err(|e| StoreError::Backend(Box::new(e)))?);
+                }
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        out.sort_by(|a: &crate::exception::Exception, b| a.bucket.cmp(&b.bucket));
+        Ok(out)
+    }
+
+    /// Adds or replaces the exception for its bucket pattern.
+    pub async fn put(&self, exception: &crate::exception::Exception) -> Result<(), StoreError> {
+        let json = serde_json::to_string(exception).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(exception.bucket.clone()))
+            .item("exception", AttributeValue::S(json))
+            .item("expires_at", AttributeValue::N(exception.expires_at.timestamp().to_string()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| backend(aws_error("PutItem", e)))
+    }
+
+    /// Removes the exception for a bucket pattern; returns whether there was one.
+    pub async fn remove(&self, bucket: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(bucket.to_owned()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| backend(aws_error("DeleteItem", e)))?;
+        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+    }
+}
+
+/// The exceptions in force: all of them from the table when one is configured, none otherwise.
+pub async fn load_exceptions(
+    client: &aws_sdk_dynamodb::Client,
+    table: Option<&str>,
+) -> Result<Vec<crate::exception::Exception>, StoreError> {
+    match table {
+        Some(t) => DynamoExceptionStore::new(client.clone(), t).list().await,
+        None => Ok(Vec::new()),
+    }
+}

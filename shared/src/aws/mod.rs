@@ -2,6 +2,7 @@
 //! configuration chain; `AWS_ENDPOINT_URL` (or an explicit endpoint) points them all at a local
 //! emulator.
 
+pub mod approvals;
 pub mod dynamo;
 pub mod error;
 pub mod remediate;

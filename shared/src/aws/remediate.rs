@@ -8,7 +8,8 @@ use futures::stream::{self, StreamExt};
 use super::error::{aws_error, AwsError};
 use super::s3::{acl_from_sdk, SnapshotOptions, SnapshotReader, NO_SUCH_BUCKET};
 use crate::action::{
-    verify, ActionRecord, ObjectAclProgress, Outcome, PreChangeState, StepFailure, Trigger,
+    verify, ActionContext, ActionRecord, ObjectAclProgress, Outcome, PreChangeState, StepFailure,
+    Trigger,
 };
 use crate::evaluate;
 use crate::plan::{plan, Change, PlanOptions};
@@ -80,7 +81,7 @@ impl Remediator {
     ) -> Result<ActionRecord, RemediateError> {
         // Futures here are large (every layer at once); boxing keeps them off the stack.
         let snapshot = Box::pin(self.reader.snapshot(bucket, None, options.snapshot)).await;
-        Box::pin(self.remediate_snapshot(snapshot, options, Trigger::Manual, store)).await
+        Box::pin(self.remediate_snapshot(snapshot, options, Trigger::Manual.into(), store)).await
     }
 
     /// As [`Self::remediate`], from a snapshot already read.
@@ -88,7 +89,7 @@ impl Remediator {
         &self,
         snapshot: Snapshot,
         options: &RemediateOptions,
-        trigger: Trigger,
+        context: ActionContext,
         store: &impl ActionStore,
     ) -> Result<ActionRecord, RemediateError> {
         let started_at = Utc::now();
@@ -100,8 +101,11 @@ impl Remediator {
             account_id: self.account().to_owned(),
             started_at,
             finished_at: None,
-            trigger,
+            trigger: context.trigger,
             mode: options.mode,
+            severity: context.severity,
+            classification: context.classification,
+            exception: context.exception,
             outcome: Outcome::NothingToDo,
             before: PreChangeState::of(&snapshot, self.account(), started_at),
             verdict_before: verdict,
@@ -112,6 +116,8 @@ impl Remediator {
             lost: Vec::new(),
             object_acls: None,
             replanned: false,
+            allowed: Some(options.plan.allowed),
+            review: None,
         };
         if is_gone(&snapshot) {
             record.outcome = Outcome::Gone;

@@ -339,6 +339,54 @@ impl SnapshotReader {
         snapshot
     }
 
+    /// Adds what classification needs to a snapshot, for a bucket found public: website, tags
+    /// and encryption when a lean read skipped them, and the content types of up to `sample`
+    /// objects when none were sampled. Failures only leave the snapshot poorer.
+    pub async fn enrich_for_classification(&self, snapshot: &mut Snapshot, sample: usize) {
+        let s3 = self.clients.s3_in(snapshot.region.as_deref());
+        let bucket = snapshot.bucket.clone();
+        let skipped_metadata = snapshot.skipped.iter().any(|l| l == "Website");
+        let (website, tags, encryption, listing) = tokio::join!(
+            maybe(skipped_metadata, s3.get_bucket_website().bucket(&bucket).send()),
+            maybe(skipped_metadata, s3.get_bucket_tagging().bucket(&bucket).send()),
+            maybe(skipped_metadata, s3.get_bucket_encryption().bucket(&bucket).send()),
+            maybe(
+                snapshot.objects.is_empty() && sample > 0,
+                s3.list_objects_v2()
+                    .bucket(&bucket)
+                    .max_keys(i32::try_from(sample).unwrap_or(20))
+                    .send()
+            ),
+        );
+        if let Some(Ok(o)) = website {
+            snapshot.website = Some(website_json(&o));
+        }
+        if let Some(Ok(o)) = tags {
+            snapshot.tags = o
+                .tag_set()
+                .iter()
+                .map(|t| Tag { key: t.key().to_owned(), value: t.value().to_owned() })
+                .collect();
+        }
+        if let Some(Ok(o)) = encryption {
+            snapshot.encryption = o.server_side_encryption_configuration.map(|c| encryption_json(&c));
+        }
+        snapshot.skipped.retain(|l| !matches!(l.as_str(), "Website" | "Tags" | "Encryption"));
+        if let Some(Ok(listing)) = listing {
+            let keys: Vec<String> = listing.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect();
+            let s3 = &s3;
+            let bucket = bucket.as_str();
+            snapshot.objects = stream::iter(keys)
+                .map(|key| async move {
+                    let head = s3.head_object().bucket(bucket).key(&key).send().await;
+                    ObjectSnapshot { content_type: head.ok().and_then(|h| h.content_type), acl: None, key }
+                })
+                .buffered(OBJECT_CONCURRENCY)
+                .collect()
+                .await;
+        }
+    }
+
     /// Reads one object's ACL and content type (for an event about that object).
     pub async fn object(
         &self,
