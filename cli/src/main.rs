@@ -40,6 +40,8 @@ enum Command {
     Baseline(commands::exceptions::BaselineArgs),
     /// Create bucketward's tables and topic (idempotent).
     Init(commands::init::InitArgs),
+    /// The whole story on the local emulator (`make demo`).
+    Demo(commands::demo::DemoArgs),
 }
 
 /// Exit codes, stable for pipelines.
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
             Command::Exceptions(args) => commands::exceptions::run(args).await,
             Command::Baseline(args) => commands::exceptions::baseline(args).await,
             Command::Init(args) => commands::init::run(args).await,
+            Command::Demo(args) => commands::demo::run(args).await,
         }
     });
     match result {

@@ -81,7 +81,7 @@ pub enum KeyError {
 /// whitespace is ignored. Whoever issues tokens must read the key the same way.
 pub fn parse_key(text: &str) -> Result<Vec<u8>, KeyError> {
     let text = text.trim();
-    let key = if text.len() >= 2 * MIN_KEY_BYTES && text.len() % 2 == 0 {
+    let key = if text.len() >= 2 * MIN_KEY_BYTES && text.len().is_multiple_of(2) {
         hex::decode(text).unwrap_or_else(|_| text.as_bytes().to_vec())
     } else {
         text.as_bytes().to_vec()

@@ -139,6 +139,9 @@ pub struct Pipeline<S, D, N> {
 /// How many objects are sampled for content types when a public bucket is classified.
 pub const CLASSIFY_SAMPLE: usize = 20;
 
+/// Object ACLs fixed per action at most; the record says where to resume.
+pub const OBJECT_BUDGET: u64 = 10_000;
+
 impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
     /// Handles one CloudTrail event, exactly once per event id.
     pub async fn handle_event(&self, event: &ApiCallEvent) -> Result<EventOutcome, PipelineError> {
@@ -242,11 +245,13 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
             }
         }
         let detected_at = Utc::now();
-        let verdict = evaluate(&snapshot);
+        let mut verdict = evaluate(&snapshot);
         let gone = snapshot.errors.iter().any(|e| e.code == NO_SUCH_BUCKET);
         if !gone && (verdict.public || verdict.has_latent()) {
-            // Only public buckets pay for the reads classification needs.
+            // Only public buckets pay for the reads classification needs; the sampled object
+            // ACLs can add findings, so evaluate again.
             Box::pin(reader.enrich_for_classification(&mut snapshot, CLASSIFY_SAMPLE)).await;
+            verdict = evaluate(&snapshot);
         }
         let classification = classify(&snapshot);
         let severity = severity(&verdict, classification.intent);
@@ -290,7 +295,7 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
             plan: PlanOptions { allowed: decided.allowed, ..self.config.plan },
             snapshot: self.config.snapshot,
             dry_run: matches!(decision, Decision::Report { .. }),
-            object_budget: None,
+            object_budget: Some(OBJECT_BUDGET),
             listed_objects_only: object_key.is_some(),
             propose_only: matches!(decision, Decision::Propose { .. }),
             mode: decision.mode(),

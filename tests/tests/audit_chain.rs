@@ -17,7 +17,9 @@ const KEY: &[u8] = b"emulator audit key: 32 bytes min";
 
 async fn new_log(emu: &Emulator) -> DynamoAuditLog {
     let table = format!("bw-audit-{}", uuid::Uuid::new_v4().simple());
-    audit::create_table(&emu.clients.dynamodb, &table).await.expect("create table");
+    audit::create_table(&emu.clients.dynamodb, &table)
+        .await
+        .expect("create table");
     DynamoAuditLog::new(emu.clients.dynamodb.clone(), table, ACCOUNT_ID, KEY)
 }
 
@@ -26,7 +28,7 @@ fn draft(i: u64) -> AuditDraft {
         "time": "2024-05-01T12:00:00.250Z",
         "account": ACCOUNT_ID,
         "bucket": format!("bucket-{i}"),
-        "kind": if i % 3 == 0 { "detection" } else { "action" },
+        "kind": if i.is_multiple_of(3) { "detection" } else { "action" },
         "event_id": format!("event-{i}"),
         "event_time": "2024-05-01T11:59:59Z",
         "payload": {"i": i, "severity": "high", "steps": ["put_bucket_bpa", "delete_policy_statement"]}
@@ -45,7 +47,10 @@ async fn log_with(emu: &Emulator, n: u64) -> DynamoAuditLog {
 
 fn key(log: &DynamoAuditLog, seq: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([
-        ("pk".to_owned(), AttributeValue::S(format!("chain#{}", log.account))),
+        (
+            "pk".to_owned(),
+            AttributeValue::S(format!("chain#{}", log.account)),
+        ),
         ("sk".to_owned(), AttributeValue::N(seq.to_owned())),
     ])
 }
@@ -59,7 +64,10 @@ async fn raw_entry(log: &DynamoAuditLog, seq: u64) -> String {
         .send()
         .await
         .expect("get item");
-    out.item.expect("item")["entry"].as_s().expect("entry string").clone()
+    out.item.expect("item")["entry"]
+        .as_s()
+        .expect("entry string")
+        .clone()
 }
 
 async fn put_raw_entry(log: &DynamoAuditLog, sk: &str, entry: String) {
@@ -113,24 +121,42 @@ async fn appended_entries_verify_and_export() {
     assert_eq!(item["seq"].as_n().expect("seq"), "5");
     assert_eq!(item["kind"].as_s().expect("kind"), "action");
     assert_eq!(item["bucket"].as_s().expect("bucket"), "bucket-5");
-    assert_eq!(item["time"].as_s().expect("time"), "2024-05-01T12:00:00.250Z");
+    assert_eq!(
+        item["time"].as_s().expect("time"),
+        "2024-05-01T12:00:00.250Z"
+    );
 
     // The export parses back to the same, verifiable chain.
     let jsonl = audit::export_jsonl(&entries);
-    let back: Vec<AuditEntry> = jsonl.lines().map(|l| serde_json::from_str(l).expect("line")).collect();
+    let back: Vec<AuditEntry> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("line"))
+        .collect();
     assert_eq!(back, entries);
     assert_eq!(audit::export_csv(&entries).split("\r\n").count(), 22);
 
     // Another key does not verify it; another account's log is empty and refuses our drafts.
-    let wrong = DynamoAuditLog::new(log.client.clone(), log.table.clone(), ACCOUNT_ID, b"wrong key".to_vec());
+    let wrong = DynamoAuditLog::new(
+        log.client.clone(),
+        log.table.clone(),
+        ACCOUNT_ID,
+        b"wrong key".to_vec(),
+    );
     assert!(matches!(
         wrong.verified_entries().await,
         Err(AuditError::Chain(ChainError::BadSignature { seq: 1 }))
     ));
     let other = DynamoAuditLog::new(log.client.clone(), log.table.clone(), "210987654321", KEY);
     assert!(other.entries().await.expect("entries").is_empty());
-    assert!(other.verified_entries().await.expect("empty chain").is_empty());
-    assert!(matches!(other.append(draft(1)).await, Err(AuditError::WrongAccount { .. })));
+    assert!(other
+        .verified_entries()
+        .await
+        .expect("empty chain")
+        .is_empty());
+    assert!(matches!(
+        other.append(draft(1)).await,
+        Err(AuditError::WrongAccount { .. })
+    ));
 }
 
 #[tokio::test]
@@ -171,7 +197,14 @@ async fn a_deleted_entry_is_caught() {
         .expect("delete");
 
     let e = chain_error(&log).await;
-    assert_eq!(e, ChainError::Gap { missing: 7, found: 8, after: 6 });
+    assert_eq!(
+        e,
+        ChainError::Gap {
+            missing: 7,
+            found: 8,
+            after: 6
+        }
+    );
     assert_eq!(e.seq(), 7);
 }
 
@@ -205,7 +238,13 @@ async fn swapped_entries_are_caught() {
     put_raw_entry(&log, "8", third).await;
 
     let e = chain_error(&log).await;
-    assert_eq!(e, ChainError::OutOfOrder { expected: 3, found: 8 });
+    assert_eq!(
+        e,
+        ChainError::OutOfOrder {
+            expected: 3,
+            found: 8
+        }
+    );
     assert_eq!(e.seq(), 3);
 }
 
@@ -234,7 +273,14 @@ async fn an_entry_the_head_does_not_know_stops_appends() {
 
     let e = log.append(draft(4)).await.expect_err("cannot append");
     assert!(
-        matches!(e, AuditError::HeadBehind { seq: 4, head: 3, .. }),
+        matches!(
+            e,
+            AuditError::HeadBehind {
+                seq: 4,
+                head: 3,
+                ..
+            }
+        ),
         "{e:?}"
     );
 }
@@ -278,7 +324,10 @@ async fn read_message<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> Opt
 /// atomicity DynamoDB has, while each writer's head read, seal and transaction still interleave
 /// with the other writers' (that race is what the test exercises).
 async fn one_request_at_a_time(upstream: &str) -> String {
-    let upstream = upstream.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let upstream = upstream
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     let turn = Arc::new(tokio::sync::Mutex::new(()));
@@ -292,7 +341,9 @@ async fn one_request_at_a_time(upstream: &str) -> String {
                         let _turn = turn.lock().await;
                         let mut server = TcpStream::connect(&upstream).await.expect("emulator");
                         server.write_all(&request).await.expect("forward request");
-                        read_message(&mut BufReader::new(server)).await.expect("response")
+                        read_message(&mut BufReader::new(server))
+                            .await
+                            .expect("response")
                     };
                     if client.get_mut().write_all(&response).await.is_err() {
                         return;
@@ -332,14 +383,21 @@ async fn concurrent_appends_never_fork_the_chain() {
         returned.extend(task.await.expect("task"));
     }
     returned.sort_unstable();
-    assert_eq!(returned, (1..=80).collect::<Vec<u64>>(), "every append got its own seq");
+    assert_eq!(
+        returned,
+        (1..=80).collect::<Vec<u64>>(),
+        "every append got its own seq"
+    );
 
     let entries = log.verified_entries().await.expect("the chain verifies");
     assert_eq!(entries.len(), 80);
     let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=80).collect::<Vec<u64>>());
     for writer in 0..8 {
-        let mine = entries.iter().filter(|e| e.payload["writer"] == writer).count();
+        let mine = entries
+            .iter()
+            .filter(|e| e.payload["writer"] == writer)
+            .count();
         assert_eq!(mine, 10, "writer {writer}");
     }
     let head = log.head().await.expect("head").expect("a head");

@@ -126,6 +126,9 @@ pub struct RemediateArgs {
 #[derive(clap::Args, Debug)]
 pub struct RollbackArgs {
     pub action_id: String,
+    /// Read the action from this DynamoDB audit table (else from --state-dir).
+    #[arg(long, env = "BUCKETWARD_AUDIT_TABLE")]
+    pub audit_table: Option<String>,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -242,7 +245,13 @@ fn print_record(record: &ActionRecord) {
 
 pub async fn rollback(args: &RollbackArgs) -> anyhow::Result<u8> {
     let ctx = Context::load(&args.aws).await?;
-    let report = ctx.remediator().rollback(&args.action_id, &ctx.store).await?;
+    let report = match &args.audit_table {
+        Some(table) => {
+            let store = bucketward::aws::dynamo::DynamoActionStore::new(ctx.clients.dynamodb.clone(), table);
+            ctx.remediator().rollback(&args.action_id, &store).await?
+        }
+        None => ctx.remediator().rollback(&args.action_id, &ctx.store).await?,
+    };
     if report.differences.is_empty() {
         println!("restored {} to its state before {}", report.bucket, report.action_id);
         Ok(exit::OK)

@@ -1,4 +1,5 @@
 pub mod classify;
+pub mod demo;
 pub mod evaluate;
 pub mod exceptions;
 pub mod init;

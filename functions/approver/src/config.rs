@@ -73,9 +73,10 @@ impl ApproverConfig {
                 .ok_or(ConfigError::Missing(name))
         };
         let flag = |name: &'static str| get(name).map_or(Ok(false), |v| parse_bool(name, v));
-        let key = parse_key(get("BUCKETWARD_APPROVAL_KEY").ok_or(ConfigError::Missing(
-            "BUCKETWARD_APPROVAL_KEY",
-        ))?)
+        let key = parse_key(
+            get("BUCKETWARD_APPROVAL_KEY")
+                .ok_or(ConfigError::Missing("BUCKETWARD_APPROVAL_KEY"))?,
+        )
         .map_err(|e| ConfigError::Invalid {
             name: "BUCKETWARD_APPROVAL_KEY",
             value: "(hidden)".to_owned(),

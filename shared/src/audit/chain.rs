@@ -252,7 +252,7 @@ mod tests {
                 .unwrap(),
             account: "123456789012".to_owned(),
             bucket: Some(format!("bucket-{i}")),
-            kind: if i % 2 == 0 {
+            kind: if i.is_multiple_of(2) {
                 AuditKind::Detection
             } else {
                 AuditKind::Action
@@ -369,7 +369,7 @@ mod tests {
         entries[2].bucket = Some("another-bucket".to_owned());
         assert_eq!(err(&entries), ChainError::Modified { seq: 3 });
         let mut entries = chain(10, KEY);
-        entries[2].time = entries[2].time + chrono::Duration::milliseconds(1);
+        entries[2].time += chrono::Duration::milliseconds(1);
         assert_eq!(err(&entries), ChainError::Modified { seq: 3 });
     }
 

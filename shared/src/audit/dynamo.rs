@@ -32,11 +32,13 @@ use super::{AuditError, AuditLog};
 use crate::aws::error::{aws_error, error_code, AwsError};
 
 /// How many times an append tries its transaction before giving up. Each lost race means another
-/// writer appended, so this bounds the wait under sustained contention, not the chain's length.
-pub const MAX_APPEND_ATTEMPTS: u32 = 20;
-/// The longest pause between two attempts (the pause doubles from 10 ms, with jitter): about 3 s
-/// in all before giving up.
-const MAX_BACKOFF: Duration = Duration::from_millis(250);
+/// writer appended meanwhile; a writer that keeps losing to busy writers is not starved unless
+/// they win this many times in a row (8 writers appending in a tight loop against the emulator
+/// need up to about 15).
+pub const MAX_APPEND_ATTEMPTS: u32 = 50;
+/// The longest pause between two attempts (the pause doubles from 10 ms, with jitter): at most
+/// about 7 s of pauses before giving up.
+const MAX_BACKOFF: Duration = Duration::from_millis(200);
 
 /// The audit chain of one account in a DynamoDB table.
 #[derive(Clone)]

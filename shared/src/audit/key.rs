@@ -33,7 +33,7 @@ pub fn parse_audit_key(value: &str) -> Result<Vec<u8>, AuditError> {
     if value.is_empty() {
         return Err(AuditError::MissingKey);
     }
-    let is_hex = value.len() % 2 == 0 && value.bytes().all(|b| b.is_ascii_hexdigit());
+    let is_hex = value.len().is_multiple_of(2) && value.bytes().all(|b| b.is_ascii_hexdigit());
     let key = if is_hex {
         hex::decode(value).map_err(|e| AuditError::InvalidKey {
             reason: e.to_string(),

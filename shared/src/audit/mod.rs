@@ -50,7 +50,11 @@ pub enum AuditError {
         "the audit chain of account `{account}` is inconsistent: an entry already holds seq {seq} \
          but the head is at seq {head}; the table was changed outside bucketward, verify the chain"
     )]
-    HeadBehind { account: String, seq: u64, head: u64 },
+    HeadBehind {
+        account: String,
+        seq: u64,
+        head: u64,
+    },
     #[error("audit item `{item}` is not valid: {reason}")]
     InvalidItem { item: String, reason: String },
     #[error("audit item `{item}` does not hold a valid entry: {source}")]

@@ -3,6 +3,7 @@
 //! emulator.
 
 pub mod approvals;
+pub mod demo;
 pub mod dynamo;
 pub mod error;
 pub mod remediate;

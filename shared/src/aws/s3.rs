@@ -340,8 +340,8 @@ impl SnapshotReader {
     }
 
     /// Adds what classification needs to a snapshot, for a bucket found public: website, tags
-    /// and encryption when a lean read skipped them, and the content types of up to `sample`
-    /// objects when none were sampled. Failures only leave the snapshot poorer.
+    /// and encryption when a lean read skipped them, and the content types and ACLs of up to
+    /// `sample` objects when none were sampled. Failures only leave the snapshot poorer.
     pub async fn enrich_for_classification(&self, snapshot: &mut Snapshot, sample: usize) {
         let s3 = self.clients.s3_in(snapshot.region.as_deref());
         let bucket = snapshot.bucket.clone();
@@ -378,8 +378,15 @@ impl SnapshotReader {
             let bucket = bucket.as_str();
             snapshot.objects = stream::iter(keys)
                 .map(|key| async move {
-                    let head = s3.head_object().bucket(bucket).key(&key).send().await;
-                    ObjectSnapshot { content_type: head.ok().and_then(|h| h.content_type), acl: None, key }
+                    let (head, acl) = tokio::join!(
+                        s3.head_object().bucket(bucket).key(&key).send(),
+                        s3.get_object_acl().bucket(bucket).key(&key).send(),
+                    );
+                    ObjectSnapshot {
+                        content_type: head.ok().and_then(|h| h.content_type),
+                        acl: acl.ok().map(|o| acl_from_sdk(o.owner.as_ref(), o.grants())),
+                        key,
+                    }
                 })
                 .buffered(OBJECT_CONCURRENCY)
                 .collect()
