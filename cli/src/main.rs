@@ -42,6 +42,8 @@ enum Command {
     Init(commands::init::InitArgs),
     /// The whole story on the local emulator (`make demo`).
     Demo(commands::demo::DemoArgs),
+    /// Verify or export the tamper-evident audit trail.
+    Audit(commands::audit::AuditArgs),
 }
 
 /// Exit codes, stable for pipelines.
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
             Command::Baseline(args) => commands::exceptions::baseline(args).await,
             Command::Init(args) => commands::init::run(args).await,
             Command::Demo(args) => commands::demo::run(args).await,
+            Command::Audit(args) => commands::audit::run(args).await,
         }
     });
     match result {

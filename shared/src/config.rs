@@ -29,6 +29,9 @@ pub struct Config {
     pub account_id: Option<String>,
     /// Exceptions (optional: without a table, no bucket is excepted).
     pub exceptions_table: Option<String>,
+    /// The audit chain's signing key (`BUCKETWARD_AUDIT_KEY`); without it, action records are
+    /// kept but not chained.
+    pub audit_key: Option<Vec<u8>>,
     pub pipeline: PipelineConfig,
 }
 
@@ -45,6 +48,21 @@ fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
 }
 
 impl Config {
+    /// The action store of the Lambdas: records in the audit table, each also appended to the
+    /// account's audit chain when a key is configured.
+    pub fn action_store(
+        &self,
+        client: &aws_sdk_dynamodb::Client,
+        account_id: &str,
+    ) -> crate::audit::store::AuditedStore<crate::aws::dynamo::DynamoActionStore, crate::audit::DynamoAuditLog> {
+        crate::audit::store::AuditedStore {
+            inner: crate::aws::dynamo::DynamoActionStore::new(client.clone(), &self.audit_table),
+            audit: self.audit_key.as_ref().map(|key| {
+                crate::audit::DynamoAuditLog::new(client.clone(), &self.audit_table, account_id, key.clone())
+            }),
+        }
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(&std::env::vars().collect())
@@ -103,6 +121,15 @@ impl Config {
             topic_arn: required("BUCKETWARD_TOPIC_ARN")?,
             account_id: get("BUCKETWARD_ACCOUNT_ID").map(str::to_owned),
             exceptions_table: get("BUCKETWARD_EXCEPTIONS_TABLE").map(str::to_owned),
+            audit_key: get(crate::audit::AUDIT_KEY_ENV)
+                .map(|v| {
+                    crate::audit::parse_audit_key(v).map_err(|e| ConfigError::Invalid {
+                        name: crate::audit::AUDIT_KEY_ENV,
+                        value: "(hidden)".to_owned(),
+                        reason: e.to_string(),
+                    })
+                })
+                .transpose()?,
             pipeline: PipelineConfig {
                 decide: DecideConfig {
                     modes,

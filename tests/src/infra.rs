@@ -11,6 +11,9 @@ use serde_json::Value;
 
 use crate::Emulator;
 
+/// The audit chain key the test Lambdas sign with.
+pub const AUDIT_KEY: &str = "0123456789abcdef0123456789abcdef";
+
 /// Tables, topic and the queue subscribed to it.
 pub struct Infra {
     pub audit_table: String,
@@ -67,6 +70,7 @@ impl Infra {
             ("BUCKETWARD_MODE".to_owned(), mode.to_owned()),
             ("BUCKETWARD_ACCOUNT_ID".to_owned(), crate::ACCOUNT_ID.to_owned()),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
+            ("BUCKETWARD_AUDIT_KEY".to_owned(), AUDIT_KEY.to_owned()),
         ])
     }
 

@@ -53,6 +53,17 @@ async fn a_public_policy_event_is_fixed_by_the_remediator_binary() {
     assert_eq!(record.trigger.event_time().map(|t| t.timestamp()), Some(
         chrono::DateTime::parse_from_rfc3339(event["detail"]["eventTime"].as_str().expect("time")).expect("time").timestamp()
     ));
+    // The detection (with the backup) and the action are on the audit chain, which verifies.
+    let chain = bucketward::audit::DynamoAuditLog::new(
+        emu.clients.dynamodb.clone(),
+        &infra.audit_table,
+        ACCOUNT_ID,
+        bucketward::audit::parse_audit_key(bucketward_tests::infra::AUDIT_KEY).expect("key"),
+    );
+    let entries = chain.verified_entries().await.expect("the chain verifies");
+    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, vec!["detection", "action"]);
+    assert_eq!(entries[1].event_id.as_deref(), Some(event_id.as_str()));
     let notes = infra.notifications(Duration::from_secs(2)).await;
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert!(notes[0].0.contains(&bucket), "subject names the bucket: {}", notes[0].0);

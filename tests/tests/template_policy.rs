@@ -77,7 +77,10 @@ fn of_type<'a>(doc: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
 
 fn functions(doc: &Value) -> Vec<(&str, &Value)> {
     let functions = of_type(doc, "AWS::Serverless::Function");
-    assert!(functions.len() >= 3, "the remediator, the sweeper and the approver");
+    assert!(
+        functions.len() >= 3,
+        "the remediator, the sweeper and the approver"
+    );
     functions
 }
 
@@ -168,7 +171,10 @@ const UNSCOPABLE: [&str; 4] = [
 fn no_wildcard_actions_and_no_not_action() {
     let doc = template();
     for (at, s) in allow_statements(&doc) {
-        assert!(s.get("NotAction").is_none(), "{at}: Allow with NotAction grants everything else");
+        assert!(
+            s.get("NotAction").is_none(),
+            "{at}: Allow with NotAction grants everything else"
+        );
         let actions = strings(s.get("Action"));
         assert!(!actions.is_empty(), "{at}: no Action");
         for action in &actions {
@@ -184,13 +190,20 @@ fn no_wildcard_actions_and_no_not_action() {
 fn resource_star_only_for_actions_that_cannot_be_scoped() {
     let doc = template();
     for (at, s) in allow_statements(&doc) {
-        assert!(s.get("NotResource").is_none(), "{at}: Allow with NotResource");
+        assert!(
+            s.get("NotResource").is_none(),
+            "{at}: Allow with NotResource"
+        );
         let resources = strings(s.get("Resource"));
         if !resources.iter().any(|r| r == "*") {
             continue;
         }
         for action in strings(s.get("Action")) {
-            let service = action.split(':').next().unwrap_or_default().to_ascii_lowercase();
+            let service = action
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             assert!(
                 service != "iam" && service != "kms",
                 "{at}: `{action}` on Resource \"*\""
@@ -229,7 +242,10 @@ fn functions_grant_inline_statements_only() {
                 "{name}: a policy that is not an inline statement list: {p:?}"
             );
         }
-        assert!(f["Properties"].get("Role").is_none(), "{name}: SAM generates the role");
+        assert!(
+            f["Properties"].get("Role").is_none(),
+            "{name}: SAM generates the role"
+        );
     }
     assert!(doc["Globals"]["Function"].get("Policies").is_none());
 }
@@ -282,7 +298,8 @@ fn the_remediator_gets_exactly_these_s3_actions() {
     let doc = template();
     let granted = granted_actions(resource(&doc, "RemediatorFunction"), "s3");
     assert_eq!(
-        granted, expected,
+        granted,
+        expected,
         "\nadded: {:?}\nmissing: {:?}",
         granted.difference(&expected).collect::<Vec<_>>(),
         expected.difference(&granted).collect::<Vec<_>>()
@@ -294,7 +311,11 @@ fn the_account_bpa_write_is_granted_only_under_its_condition() {
     let doc = template();
     for (name, f) in functions(&doc) {
         let mut items: Vec<&Value> = Vec::new();
-        for p in f["Properties"]["Policies"].as_sequence().into_iter().flatten() {
+        for p in f["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
             if let Some(Value::Sequence(list)) = untag(p).get("Statement").map(untag) {
                 items.extend(list);
             }
@@ -303,11 +324,17 @@ fn the_account_bpa_write_is_granted_only_under_its_condition() {
             let grants_it = strings(untag(item).get("Action"))
                 .iter()
                 .any(|a| a == "s3:PutAccountPublicAccessBlock");
-            assert!(!grants_it, "{name}: s3:PutAccountPublicAccessBlock outside an !If");
+            assert!(
+                !grants_it,
+                "{name}: s3:PutAccountPublicAccessBlock outside an !If"
+            );
             if tag(item).as_deref() == Some("If") {
                 let parts = untag(item).as_sequence().expect("!If list");
                 assert_eq!(parts[0].as_str(), Some("ShouldEnforceAccountBpa"), "{name}");
-                assert!(is_no_value(&parts[2]), "{name}: the else branch grants nothing");
+                assert!(
+                    is_no_value(&parts[2]),
+                    "{name}: the else branch grants nothing"
+                );
             }
         }
     }
@@ -321,12 +348,18 @@ fn dynamodb_actions_are_scoped_to_the_tables() {
         .map(|(k, _)| k)
         .collect();
     for (at, s) in allow_statements(&doc) {
-        if !strings(s.get("Action")).iter().any(|a| a.starts_with("dynamodb:")) {
+        if !strings(s.get("Action"))
+            .iter()
+            .any(|a| a.starts_with("dynamodb:"))
+        {
             continue;
         }
         let resource = s.get("Resource").expect("Resource");
         let table = target(resource).unwrap_or_default();
-        assert!(tables.contains(table.as_str()), "{at}: DynamoDB on `{resource:?}`, not a table");
+        assert!(
+            tables.contains(table.as_str()),
+            "{at}: DynamoDB on `{resource:?}`, not a table"
+        );
     }
     // The exceptions table is only read by the Lambdas.
     for (name, f) in functions(&doc) {
@@ -357,10 +390,18 @@ fn every_function_is_a_json_logging_arm64_rust_lambda() {
             Some("rust-cargolambda"),
             "{name}: Metadata.BuildMethod"
         );
-        let binary = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap_or_default();
-        assert!(!binary.is_empty(), "{name}: Metadata.BuildProperties.Binary");
+        let binary = f["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            !binary.is_empty(),
+            "{name}: Metadata.BuildProperties.Binary"
+        );
         let reserved = f["Properties"]["ReservedConcurrentExecutions"].as_u64();
-        assert!(reserved.is_some_and(|n| n > 0), "{name}: ReservedConcurrentExecutions");
+        assert!(
+            reserved.is_some_and(|n| n > 0),
+            "{name}: ReservedConcurrentExecutions"
+        );
     }
 }
 
@@ -382,7 +423,12 @@ fn the_audit_table_survives() {
         .as_sequence()
         .expect("AttributeDefinitions")
         .iter()
-        .map(|a| (a["AttributeName"].as_str().unwrap_or_default(), a["AttributeType"].as_str().unwrap_or_default()))
+        .map(|a| {
+            (
+                a["AttributeName"].as_str().unwrap_or_default(),
+                a["AttributeType"].as_str().unwrap_or_default(),
+            )
+        })
         .collect();
     assert_eq!(types, BTreeMap::from([("pk", "S"), ("sk", "N")]));
 }
@@ -400,7 +446,9 @@ const ASYNC_EVENTS: [&str; 8] = [
 ];
 
 fn is_queue(doc: &Value, v: Option<&Value>) -> bool {
-    let Some(name) = v.and_then(target) else { return false };
+    let Some(name) = v.and_then(target) else {
+        return false;
+    };
     doc["Resources"][name.as_str()]["Type"].as_str() == Some("AWS::SQS::Queue")
 }
 
@@ -409,7 +457,10 @@ fn every_asynchronous_path_ends_in_a_dead_letter_queue() {
     let doc = template();
     let mut async_functions = 0;
     for (name, f) in functions(&doc) {
-        let events = f["Properties"]["Events"].as_mapping().cloned().unwrap_or_default();
+        let events = f["Properties"]["Events"]
+            .as_mapping()
+            .cloned()
+            .unwrap_or_default();
         let mut is_async = false;
         for (event, e) in &events {
             let kind = e["Type"].as_str().unwrap_or_default();
@@ -417,7 +468,10 @@ fn every_asynchronous_path_ends_in_a_dead_letter_queue() {
                 continue;
             }
             is_async = true;
-            if kind == "EventBridgeRule" || kind == "CloudWatchEvent" || kind.starts_with("Schedule") {
+            if kind == "EventBridgeRule"
+                || kind == "CloudWatchEvent"
+                || kind.starts_with("Schedule")
+            {
                 // Delivery failures (EventBridge -> Lambda).
                 assert!(
                     is_queue(&doc, e["Properties"]["DeadLetterConfig"].get("Arn")),
@@ -428,7 +482,8 @@ fn every_asynchronous_path_ends_in_a_dead_letter_queue() {
         if is_async {
             async_functions += 1;
             // Function errors and expired events.
-            let on_failure = &f["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"];
+            let on_failure =
+                &f["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"];
             let dlq = f["Properties"]["DeadLetterQueue"].get("TargetArn");
             assert!(
                 is_queue(&doc, on_failure.get("Destination")) || is_queue(&doc, dlq),
@@ -436,15 +491,24 @@ fn every_asynchronous_path_ends_in_a_dead_letter_queue() {
             );
         }
     }
-    assert!(async_functions >= 2, "the remediator and the sweeper are invoked asynchronously");
+    assert!(
+        async_functions >= 2,
+        "the remediator and the sweeper are invoked asynchronously"
+    );
     // Queue-triggered invocations: the queue redrives to a dead-letter queue.
     let mappings = of_type(&doc, "AWS::Lambda::EventSourceMapping");
     assert!(!mappings.is_empty());
     for (name, m) in mappings {
         let queue = target(&m["Properties"]["EventSourceArn"]).expect("EventSourceArn");
         let redrive = &resource(&doc, &queue)["Properties"]["RedrivePolicy"];
-        assert!(is_queue(&doc, redrive.get("deadLetterTargetArn")), "{name}: `{queue}` has no redrive policy");
-        assert!(redrive["maxReceiveCount"].as_u64().is_some_and(|n| n >= 1), "{name}: maxReceiveCount");
+        assert!(
+            is_queue(&doc, redrive.get("deadLetterTargetArn")),
+            "{name}: `{queue}` has no redrive policy"
+        );
+        assert!(
+            redrive["maxReceiveCount"].as_u64().is_some_and(|n| n >= 1),
+            "{name}: maxReceiveCount"
+        );
     }
 }
 
@@ -452,7 +516,11 @@ fn every_asynchronous_path_ends_in_a_dead_letter_queue() {
 fn the_sweeper_continues_through_its_queue() {
     let doc = template();
     let sweeper = &resource(&doc, "SweeperFunction")["Properties"];
-    assert_eq!(sweeper["ReservedConcurrentExecutions"].as_u64(), Some(1), "never two sweeps at once");
+    assert_eq!(
+        sweeper["ReservedConcurrentExecutions"].as_u64(),
+        Some(1),
+        "never two sweeps at once"
+    );
     assert_eq!(sweeper["RecursiveLoop"].as_str(), Some("Allow"));
     let timeout = sweeper["Timeout"].as_u64().expect("Timeout");
     let url = sweeper["Environment"]["Variables"]
@@ -460,18 +528,34 @@ fn the_sweeper_continues_through_its_queue() {
         .and_then(target);
     assert_eq!(url.as_deref(), Some("SweepContinuationQueue"));
     let queue = &resource(&doc, "SweepContinuationQueue")["Properties"];
-    let visibility = queue["VisibilityTimeout"].as_u64().expect("VisibilityTimeout");
-    assert!(visibility >= 6 * timeout, "visibility {visibility} s < 6 x the {timeout} s timeout");
+    let visibility = queue["VisibilityTimeout"]
+        .as_u64()
+        .expect("VisibilityTimeout");
+    assert!(
+        visibility >= 6 * timeout,
+        "visibility {visibility} s < 6 x the {timeout} s timeout"
+    );
     let mapping = of_type(&doc, "AWS::Lambda::EventSourceMapping")
         .into_iter()
         .map(|(_, m)| &m["Properties"])
         .find(|p| target(&p["EventSourceArn"]).as_deref() == Some("SweepContinuationQueue"))
         .expect("an event source mapping from the continuation queue");
-    assert_eq!(target(&mapping["FunctionName"]).as_deref(), Some("SweeperFunction"));
+    assert_eq!(
+        target(&mapping["FunctionName"]).as_deref(),
+        Some("SweeperFunction")
+    );
     assert_eq!(mapping["BatchSize"].as_u64(), Some(1));
     let sqs = granted_actions(resource(&doc, "SweeperFunction"), "sqs");
-    for action in ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"] {
-        assert!(sqs.contains(action), "the sweeper needs {action} on its queue");
+    for action in [
+        "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    ] {
+        assert!(
+            sqs.contains(action),
+            "the sweeper needs {action} on its queue"
+        );
     }
 }
 
@@ -488,9 +572,11 @@ fn environment(doc: &Value, function: &Value) -> HashMap<String, String> {
             (None, Value::String(s)) => s.clone(),
             (Some("If"), _) => continue,
             (Some("Ref"), Value::String(r)) if r == "AWS::AccountId" => "123456789012".to_owned(),
-            (Some("Ref"), Value::String(r)) if doc["Parameters"].get(r.as_str()).is_some() => {
-                doc["Parameters"][r.as_str()]["Default"].as_str().unwrap_or_default().to_owned()
-            }
+            (Some("Ref"), Value::String(r)) if doc["Parameters"].get(r.as_str()).is_some() => doc
+                ["Parameters"][r.as_str()]["Default"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
             _ => format!("placeholder-for-{}", name.to_ascii_lowercase()),
         };
         vars.insert(name, value);
@@ -506,17 +592,38 @@ fn every_function_environment_is_accepted_by_the_configuration() {
         if let Err(e) = bucketward::config::Config::from_vars(&vars) {
             panic!("{name}: {e}");
         }
-        for var in ["BUCKETWARD_AUDIT_TABLE", "BUCKETWARD_ACCOUNT_ID", "BUCKETWARD_APPROVAL_KEY"] {
+        for var in [
+            "BUCKETWARD_AUDIT_TABLE",
+            "BUCKETWARD_ACCOUNT_ID",
+            "BUCKETWARD_APPROVAL_KEY",
+        ] {
             assert!(vars.contains_key(var), "{name}: {var}");
         }
         // One mode per category, never the all-categories override.
-        assert!(!vars.contains_key("BUCKETWARD_MODE"), "{name}: BUCKETWARD_MODE overrides the category modes");
+        assert!(
+            !vars.contains_key("BUCKETWARD_MODE"),
+            "{name}: BUCKETWARD_MODE overrides the category modes"
+        );
     }
     let env = |f: &str| environment(&doc, resource(&doc, f));
-    assert!(env("ApproverFunction").contains_key("BUCKETWARD_TOKEN_TABLE"));
+    // The approver reads its own configuration (functions/approver/src/config.rs).
+    let approver = env("ApproverFunction");
+    assert!(approver.contains_key("BUCKETWARD_TOKEN_TABLE"));
+    assert_eq!(
+        approver
+            .get("BUCKETWARD_APPROVAL_CONFIRM")
+            .map(String::as_str),
+        Some("true"),
+        "link scanners must not be able to decide a proposal with a GET"
+    );
     assert!(env("RemediatorFunction").contains_key("BUCKETWARD_APPROVER_URL"));
     // Every value a mode parameter allows is a mode the functions accept.
-    for p in ["ModeSensitive", "ModePublicContent", "ModeUnknown", "ModePublicWrite"] {
+    for p in [
+        "ModeSensitive",
+        "ModePublicContent",
+        "ModeUnknown",
+        "ModePublicWrite",
+    ] {
         for v in strings(doc["Parameters"][p].get("AllowedValues")) {
             assert!(v.parse::<bucketward::decide::Mode>().is_ok(), "{p}: `{v}`");
         }

@@ -1,6 +1,6 @@
 //! Adapts an EventBridge event to the pipeline and the result back to JSON.
 
-use bucketward::aws::dynamo::{load_exceptions, DynamoActionStore, DynamoDedupe};
+use bucketward::aws::dynamo::{load_exceptions, DynamoDedupe};
 use bucketward::aws::remediate::Remediator;
 use bucketward::aws::s3::SnapshotReader;
 use bucketward::aws::sns::SnsNotifier;
@@ -42,7 +42,7 @@ async fn handle_payload(state: &State, payload: &Value) -> Result<Value, Error> 
     let exceptions = load_exceptions(&clients.dynamodb, state.config.exceptions_table.as_deref()).await?;
     let pipeline = Pipeline {
         remediator: Remediator::new(SnapshotReader::new(clients.clone(), &state.account_id)),
-        store: DynamoActionStore::new(clients.dynamodb.clone(), &state.config.audit_table),
+        store: state.config.action_store(&clients.dynamodb, &state.account_id),
         dedupe: DynamoDedupe::new(clients.dynamodb.clone(), &state.config.dedupe_table),
         notifier: SnsNotifier::new(clients.sns.clone(), &state.config.topic_arn),
         config: state.config.pipeline,

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use bucketward::aws::dynamo::{load_exceptions, DynamoActionStore};
+use bucketward::aws::dynamo::load_exceptions;
 use bucketward::aws::remediate::Remediator;
 use bucketward::aws::s3::{SnapshotOptions, SnapshotReader};
 use bucketward::aws::sns::SnsNotifier;
@@ -95,7 +95,7 @@ async fn run(state: &State, payload: &Value, remaining: Duration) -> Result<Valu
     let exceptions = load_exceptions(&clients.dynamodb, state.config.exceptions_table.as_deref()).await?;
     let pipeline = Pipeline {
         remediator: Remediator::new(SnapshotReader::new(clients.clone(), &state.account_id)),
-        store: DynamoActionStore::new(clients.dynamodb.clone(), &state.config.audit_table),
+        store: state.config.action_store(&clients.dynamodb, &state.account_id),
         dedupe: MemoryDedupe::default(),
         notifier: SnsNotifier::new(clients.sns.clone(), &state.config.topic_arn),
         config: PipelineConfig {

@@ -36,8 +36,8 @@ use crate::aws::error::{aws_error, error_code, AwsError};
 /// they win this many times in a row (8 writers appending in a tight loop against the emulator
 /// need up to about 15).
 pub const MAX_APPEND_ATTEMPTS: u32 = 50;
-/// The longest pause between two attempts (the pause doubles from 10 ms, with jitter): at most
-/// about 7 s of pauses before giving up.
+/// The longest pause between two attempts (the pause doubles from 10 ms, with jitter): about 7 s
+/// of pauses in all before giving up, 9.3 s at most.
 const MAX_BACKOFF: Duration = Duration::from_millis(200);
 
 /// The audit chain of one account in a DynamoDB table.
@@ -224,11 +224,22 @@ impl AuditLog for DynamoAuditLog {
             let entry = seal_after(draft.clone(), head.as_ref(), &self.key);
             match self.try_write(&entry, head.as_ref()).await? {
                 Attempt::Written => {
-                    tracing::debug!(account = %self.account, seq = entry.seq, kind = %entry.kind, attempt, "audit entry appended");
+                    tracing::debug!(
+                        account = %self.account,
+                        seq = entry.seq,
+                        kind = %entry.kind,
+                        attempt,
+                        "audit entry appended"
+                    );
                     return Ok(entry);
                 }
                 Attempt::LostRace => {
-                    tracing::debug!(account = %self.account, seq = entry.seq, attempt, "audit append lost a race; retrying");
+                    tracing::debug!(
+                        account = %self.account,
+                        seq = entry.seq,
+                        attempt,
+                        "audit append lost a race; retrying"
+                    );
                     if attempt == MAX_APPEND_ATTEMPTS {
                         break;
                     }
@@ -250,7 +261,11 @@ impl AuditLog for DynamoAuditLog {
                 }
             }
         }
-        tracing::warn!(account = %self.account, attempts = MAX_APPEND_ATTEMPTS, "audit append gave up");
+        tracing::warn!(
+            account = %self.account,
+            attempts = MAX_APPEND_ATTEMPTS,
+            "audit append gave up"
+        );
         Err(AuditError::Contention {
             account: self.account.clone(),
             attempts: MAX_APPEND_ATTEMPTS,

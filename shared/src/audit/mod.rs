@@ -18,6 +18,7 @@ pub mod entry;
 pub mod export;
 pub mod key;
 pub mod memory;
+pub mod store;
 
 pub use chain::{
     content_hash, seal, seal_after, verify_against_head, verify_chain, ChainError, GENESIS_HASH,
