@@ -298,11 +298,17 @@ pub struct SnapshotError {
 impl Snapshot {
     /// Reads a snapshot document, naming the JSON path of any problem.
     pub fn from_json(text: &str) -> Result<Self, SnapshotError> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let snapshot: Self = serde_path_to_error::deserialize(de).map_err(|e| SnapshotError {
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
-        })?;
+        // The direct path first; the path-tracking one only to explain a failure.
+        let snapshot: Self = match serde_json::from_str(text) {
+            Ok(s) => s,
+            Err(_) => {
+                let de = &mut serde_json::Deserializer::from_str(text);
+                serde_path_to_error::deserialize(de).map_err(|e| SnapshotError {
+                    path: e.path().to_string(),
+                    message: e.inner().to_string(),
+                })?
+            }
+        };
         if snapshot.bucket.is_empty() {
             return Err(SnapshotError {
                 path: "Bucket".to_owned(),

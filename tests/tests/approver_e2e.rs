@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use base64::Engine as _;
 use bucketward::action::{ActionRecord, Outcome, Trigger};
 use bucketward::approval::{self, Claims};
 use bucketward::aws::dynamo::{ensure_table, DynamoActionStore};
@@ -56,8 +55,7 @@ fn url_request(method: &str, query: &str, body: Option<&str>) -> Value {
     });
     if let Some(body) = body {
         event["headers"]["content-type"] = "application/x-www-form-urlencoded".into();
-        event["body"] = base64::engine::general_purpose::STANDARD.encode(body).into();
-        event["isBase64Encoded"] = true.into();
+        event["body"] = body.into();
     }
     event
 }
@@ -79,22 +77,43 @@ impl Setup {
         let emu = Emulator::connect().await;
         let infra = Infra::create(&emu, prefix).await;
         let token_table = format!("{}-tokens", infra.dedupe_table);
-        ensure_table(&emu.clients.dynamodb, &token_table, false, true).await.expect("token table");
+        ensure_table(&emu.clients.dynamodb, &token_table, false, true)
+            .await
+            .expect("token table");
         let store = DynamoActionStore::new(emu.clients.dynamodb.clone(), &infra.audit_table);
         let reader = SnapshotReader::new(emu.clients.clone(), ACCOUNT_ID);
-        Self { emu, infra, token_table, store, reader }
+        Self {
+            emu,
+            infra,
+            token_table,
+            store,
+            reader,
+        }
     }
 
     fn approver_env(&self, extra: &[(&str, &str)]) -> HashMap<String, String> {
         let mut env = HashMap::from([
-            ("BUCKETWARD_AUDIT_TABLE".to_owned(), self.infra.audit_table.clone()),
-            ("BUCKETWARD_TOKEN_TABLE".to_owned(), self.token_table.clone()),
+            (
+                "BUCKETWARD_AUDIT_TABLE".to_owned(),
+                self.infra.audit_table.clone(),
+            ),
+            (
+                "BUCKETWARD_TOKEN_TABLE".to_owned(),
+                self.token_table.clone(),
+            ),
             ("BUCKETWARD_APPROVAL_KEY".to_owned(), KEY.to_owned()),
-            ("BUCKETWARD_TOPIC_ARN".to_owned(), self.infra.topic_arn.clone()),
+            (
+                "BUCKETWARD_TOPIC_ARN".to_owned(),
+                self.infra.topic_arn.clone(),
+            ),
             ("BUCKETWARD_ACCOUNT_ID".to_owned(), ACCOUNT_ID.to_owned()),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ]);
-        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         env
     }
 
@@ -102,33 +121,60 @@ impl Setup {
     async fn proposal(&self, remediator: &mut LambdaProcess) -> (String, String, String) {
         let bucket = self.emu.create_bucket("bw-approve").await;
         let policy = scenario::mixed_policy(&bucket);
-        self.emu.clients.s3.put_bucket_policy().bucket(&bucket).policy(&policy).send().await.expect("policy");
+        self.emu
+            .clients
+            .s3
+            .put_bucket_policy()
+            .bucket(&bucket)
+            .policy(&policy)
+            .send()
+            .await
+            .expect("policy");
         let response = remediator
             .invoke(cloudtrail_event("put_bucket_policy.json", &bucket))
             .await
             .expect("remediator succeeded");
         assert_eq!(response["result"]["outcome"], "proposed", "{response}");
-        let id = response["result"]["action_id"].as_str().expect("action id").to_owned();
+        let id = response["result"]["action_id"]
+            .as_str()
+            .expect("action id")
+            .to_owned();
         assert!(self.public(&bucket).await, "a proposal changes nothing");
         (bucket, policy, id)
     }
 
+    /// The bucket as it is now (boxed: a snapshot future is large for a 2 MB test thread).
+    async fn snapshot(&self, bucket: &str) -> bucketward::Snapshot {
+        Box::pin(
+            self.reader
+                .snapshot(bucket, None, SnapshotOptions::default()),
+        )
+        .await
+    }
+
     async fn public(&self, bucket: &str) -> bool {
-        evaluate(&self.reader.snapshot(bucket, None, SnapshotOptions::default()).await).public
+        evaluate(&self.snapshot(bucket).await).public
     }
 
     async fn policy(&self, bucket: &str) -> Option<String> {
-        self.reader.snapshot(bucket, None, SnapshotOptions::default()).await.policy.map(|p| p.text)
+        self.snapshot(bucket).await.policy.map(|p| p.text)
     }
 
     async fn record(&self, id: &str) -> ActionRecord {
-        self.store.load(id).await.expect("load").expect("record in DynamoDB")
+        self.store
+            .load(id)
+            .await
+            .expect("load")
+            .expect("record in DynamoDB")
     }
 }
 
 /// The status and the HTML of a Function URL response.
 fn answer(response: &Value) -> (u64, &str) {
-    assert_eq!(response["headers"]["content-type"], "text/html; charset=utf-8", "{response}");
+    assert_eq!(
+        response["headers"]["content-type"], "text/html; charset=utf-8",
+        "{response}"
+    );
     assert_eq!(response["headers"]["cache-control"], "no-store");
     (
         response["statusCode"].as_u64().expect("statusCode"),
@@ -139,7 +185,8 @@ fn answer(response: &Value) -> (u64, &str) {
 #[tokio::test]
 async fn an_approval_link_applies_a_proposal_once_and_bad_links_change_nothing() {
     let setup = Setup::new("appr").await;
-    let mut remediator = LambdaProcess::spawn("remediator", &setup.infra.lambda_env("copilot")).await;
+    let mut remediator =
+        LambdaProcess::spawn("remediator", &setup.infra.lambda_env("copilot")).await;
     let (bucket, policy, proposal_id) = setup.proposal(&mut remediator).await;
     let mut approver = LambdaProcess::spawn("approver", &setup.approver_env(&[])).await;
 
@@ -157,13 +204,28 @@ async fn an_approval_link_applies_a_proposal_once_and_bad_links_change_nothing()
     let cases = [
         (get(&format!("token={forged}")), 403, "not valid"),
         (get(&format!("token={expired}")), 403, "expired"),
-        (get(&format!("token={}", &genuine[..genuine.len() - 6])), 400, "damaged"),
+        (
+            get(&format!("token={}", &genuine[..genuine.len() - 6])),
+            400,
+            "damaged",
+        ),
         (get(""), 400, "No approval token"),
-        (get(&format!("token={genuine}&decision=maybe")), 400, "Unknown decision"),
-        (url_request("DELETE", &format!("token={genuine}"), None), 405, "not allowed"),
+        (
+            get(&format!("token={genuine}&decision=maybe")),
+            400,
+            "Unknown decision",
+        ),
+        (
+            url_request("DELETE", &format!("token={genuine}"), None),
+            405,
+            "not allowed",
+        ),
     ];
     for (request, status, text) in cases {
-        let response = approver.invoke(request).await.expect("a refusal is a response");
+        let response = approver
+            .invoke(request)
+            .await
+            .expect("a refusal is a response");
         let (got, body) = answer(&response);
         assert_eq!(got, status, "{body}");
         assert!(body.contains(text), "{body}");
@@ -173,7 +235,10 @@ async fn an_approval_link_applies_a_proposal_once_and_bad_links_change_nothing()
 
     // A link for a proposal that does not exist.
     let unknown = approval::issue("act-20260101T000000Z-deadbeef", TTL, &key()).expect("token");
-    let response = approver.invoke(get(&format!("token={unknown}"))).await.expect("response");
+    let response = approver
+        .invoke(get(&format!("token={unknown}")))
+        .await
+        .expect("response");
     let (status, body) = answer(&response);
     assert_eq!(status, 404, "{body}");
 
@@ -197,9 +262,16 @@ async fn an_approval_link_applies_a_proposal_once_and_bad_links_change_nothing()
     assert_eq!(applied.mode, Some(Mode::Copilot));
     assert_eq!(
         applied.trigger,
-        Trigger::Approval { proposal_id: proposal_id.clone(), approved_by: "alice@example.com".to_owned() }
+        Trigger::Approval {
+            proposal_id: proposal_id.clone(),
+            approved_by: "alice@example.com".to_owned()
+        }
     );
-    assert_eq!(applied.before.policy_text.as_deref(), Some(policy.as_str()), "the backup is the state at approval");
+    assert_eq!(
+        applied.before.policy_text.as_deref(),
+        Some(policy.as_str()),
+        "the backup is the state at approval"
+    );
     assert!(!applied.applied.is_empty());
 
     // The same link again: refused, nothing changes.
@@ -208,11 +280,18 @@ async fn an_approval_link_applies_a_proposal_once_and_bad_links_change_nothing()
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("already used"), "{body}");
     assert_eq!(setup.policy(&bucket).await, after);
-    assert_eq!(setup.record(&proposal_id).await, proposal, "the proposal is unchanged");
+    assert_eq!(
+        setup.record(&proposal_id).await,
+        proposal,
+        "the proposal is unchanged"
+    );
 
     // A new link for a proposal already decided.
     let again = approval::issue(&proposal_id, TTL, &key()).expect("token");
-    let response = approver.invoke(get(&format!("token={again}"))).await.expect("response");
+    let response = approver
+        .invoke(get(&format!("token={again}")))
+        .await
+        .expect("response");
     let (status, body) = answer(&response);
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("approved"), "{body}");
@@ -220,13 +299,26 @@ async fn an_approval_link_applies_a_proposal_once_and_bad_links_change_nothing()
     // A rejection (posted from a form): the bucket stays public, the reason is kept.
     let (rejected_bucket, rejected_policy, rejected_id) = setup.proposal(&mut remediator).await;
     let token = approval::issue(&rejected_id, TTL, &key()).expect("token");
-    let form = format!("token={token}&decision=reject&reason=the+public+website%21&as_exception=true");
-    let response = approver.invoke(url_request("POST", "", Some(&form))).await.expect("rejected");
+    let form =
+        format!("token={token}&decision=reject&reason=the+public+website%21&as_exception=true");
+    let response = approver
+        .invoke(url_request("POST", "", Some(&form)))
+        .await
+        .expect("rejected");
     let (status, body) = answer(&response);
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains("Rejected") && body.contains(&rejected_bucket), "{body}");
-    assert!(setup.public(&rejected_bucket).await, "a rejection changes no bucket");
-    assert_eq!(setup.policy(&rejected_bucket).await.as_deref(), Some(rejected_policy.as_str()));
+    assert!(
+        body.contains("Rejected") && body.contains(&rejected_bucket),
+        "{body}"
+    );
+    assert!(
+        setup.public(&rejected_bucket).await,
+        "a rejection changes no bucket"
+    );
+    assert_eq!(
+        setup.policy(&rejected_bucket).await.as_deref(),
+        Some(rejected_policy.as_str())
+    );
     let rejected = setup.record(&rejected_id).await;
     assert_eq!(rejected.outcome, Outcome::Rejected);
     let review = rejected.review.expect("review");
@@ -237,11 +329,15 @@ async fn an_approval_link_applies_a_proposal_once_and_bad_links_change_nothing()
     // The decisions were announced: the applied fix, and the rejection.
     let notes = setup.infra.notifications(Duration::from_secs(2)).await;
     assert!(
-        notes.iter().any(|(_, m)| m["action_id"] == applied_id.as_str() && m["outcome"] == "fixed"),
+        notes
+            .iter()
+            .any(|(_, m)| m["action_id"] == applied_id.as_str() && m["outcome"] == "fixed"),
         "{notes:?}"
     );
     assert!(
-        notes.iter().any(|(_, m)| m["action_id"] == rejected_id.as_str() && m["outcome"] == "rejected"),
+        notes
+            .iter()
+            .any(|(_, m)| m["action_id"] == rejected_id.as_str() && m["outcome"] == "rejected"),
         "{notes:?}"
     );
     approver.stop().await;
@@ -251,7 +347,8 @@ async fn an_approval_link_applies_a_proposal_once_and_bad_links_change_nothing()
 #[tokio::test]
 async fn in_confirm_mode_a_get_only_shows_the_proposal_and_a_post_decides() {
     let setup = Setup::new("apprc").await;
-    let mut remediator = LambdaProcess::spawn("remediator", &setup.infra.lambda_env("copilot")).await;
+    let mut remediator =
+        LambdaProcess::spawn("remediator", &setup.infra.lambda_env("copilot")).await;
     let (bucket, _, proposal_id) = setup.proposal(&mut remediator).await;
     let env = setup.approver_env(&[("BUCKETWARD_APPROVAL_CONFIRM", "true")]);
     let mut approver = LambdaProcess::spawn("approver", &env).await;
@@ -259,17 +356,27 @@ async fn in_confirm_mode_a_get_only_shows_the_proposal_and_a_post_decides() {
 
     // A mail scanner following the link twice: a page with buttons, nothing decided or used up.
     for _ in 0..2 {
-        let response = approver.invoke(get(&format!("token={token}"))).await.expect("page");
+        let response = approver
+            .invoke(get(&format!("token={token}")))
+            .await
+            .expect("page");
         let (status, body) = answer(&response);
         assert_eq!(status, 200, "{body}");
-        assert!(body.contains("<form method=\"post\"") && body.contains(&bucket), "{body}");
+        assert!(
+            body.contains("<form method=\"post\"") && body.contains(&bucket),
+            "{body}"
+        );
     }
     assert!(setup.public(&bucket).await);
     assert_eq!(setup.record(&proposal_id).await.outcome, Outcome::Proposed);
 
     // The person presses Approve.
     let response = approver
-        .invoke(url_request("POST", &format!("token={token}"), Some(&format!("token={token}&decision=approve"))))
+        .invoke(url_request(
+            "POST",
+            &format!("token={token}"),
+            Some(&format!("token={token}&decision=approve")),
+        ))
         .await
         .expect("approved");
     let (status, body) = answer(&response);

@@ -165,6 +165,9 @@ async fn the_sweeper_binary_continues_from_a_checkpoint_through_sqs() {
     let mut env = infra.lambda_env("autopilot");
     env.insert("BUCKETWARD_SWEEP_QUEUE_URL".into(), queue_url.clone());
     env.insert("BUCKETWARD_SWEEP_MAX_BUCKETS".into(), "12".into());
+    // One bucket at a time: moto applies TransactWriteItems non-atomically, so concurrent audit
+    // appends could race in the emulator (real DynamoDB transactions are atomic).
+    env.insert("BUCKETWARD_SWEEP_CONCURRENCY".into(), "1".into());
     let mut lambda = LambdaProcess::spawn("sweeper", &env).await;
     let scheduled = json!({"version": "0", "id": "s-1", "detail-type": "Scheduled Event", "source": "aws.events",
         "account": ACCOUNT_ID, "time": "2026-12-04T00:00:00Z", "region": "us-east-1", "resources": [], "detail": {}});

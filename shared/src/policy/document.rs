@@ -6,11 +6,53 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A value that policies write either alone or as a list (`"s3:GetObject"` or `["s3:GetObject"]`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum OneOrMany<T> {
     One(T),
     Many(Vec<T>),
+}
+
+/// Reads one value or a list without buffering (an untagged enum would copy the input into an
+/// intermediate tree first, which dominated parse time).
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+        use serde::de::IntoDeserializer;
+
+        struct Visitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> de::Visitor<'de> for Visitor<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a value or a list of values")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                Vec::<T>::deserialize(SeqAccessDeserializer::new(seq)).map(OneOrMany::Many)
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(OneOrMany::One)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+            }
+        }
+        deserializer.deserialize_any(Visitor(std::marker::PhantomData))
+    }
 }
 
 impl<T> OneOrMany<T> {
@@ -185,8 +227,34 @@ pub struct PolicyDocument {
 pub struct PolicyError(#[from] serde_json::Error);
 
 impl PolicyDocument {
-    /// Parses a policy from its JSON text, as `GetBucketPolicy` returns it.
+    /// Parses a policy from its JSON text, as `GetBucketPolicy` returns it. Well-formed
+    /// policies take a direct path; a policy with an unreadable statement is read again,
+    /// statement by statement, so that the others still count.
     pub fn parse(text: &str) -> Result<Self, PolicyError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Strict {
+            #[serde(default)]
+            version: Option<String>,
+            #[serde(default)]
+            id: Option<String>,
+            statement: OneOrMany<Statement>,
+        }
+        if let Ok(strict) = serde_json::from_str::<Strict>(text) {
+            let statement = match strict.statement {
+                OneOrMany::One(s) => OneOrMany::One(StatementEntry::Valid(Box::new(s))),
+                OneOrMany::Many(list) => OneOrMany::Many(
+                    list.into_iter()
+                        .map(|s| StatementEntry::Valid(Box::new(s)))
+                        .collect(),
+                ),
+            };
+            return Ok(Self {
+                version: strict.version,
+                id: strict.id,
+                statement,
+            });
+        }
         Ok(serde_json::from_str(text)?)
     }
 
