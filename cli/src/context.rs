@@ -21,7 +21,12 @@ pub struct AwsArgs {
     #[arg(long, global = true)]
     pub account_id: Option<String>,
     /// Where action records and pre-change backups are kept.
-    #[arg(long, global = true, env = "BUCKETWARD_STATE_DIR", default_value = ".bucketward/actions")]
+    #[arg(
+        long,
+        global = true,
+        env = "BUCKETWARD_STATE_DIR",
+        default_value = ".bucketward/actions"
+    )]
     pub state_dir: PathBuf,
 }
 
@@ -74,14 +79,20 @@ pub enum CliStore {
 }
 
 impl bucketward::store::ActionStore for CliStore {
-    async fn save(&self, record: &bucketward::action::ActionRecord) -> Result<(), bucketward::store::StoreError> {
+    async fn save(
+        &self,
+        record: &bucketward::action::ActionRecord,
+    ) -> Result<(), bucketward::store::StoreError> {
         match self {
             Self::Files(s) => s.save(record).await,
             Self::Dynamo(s) => s.save(record).await,
         }
     }
 
-    async fn load(&self, action_id: &str) -> Result<Option<bucketward::action::ActionRecord>, bucketward::store::StoreError> {
+    async fn load(
+        &self,
+        action_id: &str,
+    ) -> Result<Option<bucketward::action::ActionRecord>, bucketward::store::StoreError> {
         match self {
             Self::Files(s) => s.load(action_id).await,
             Self::Dynamo(s) => s.load(action_id).await,
@@ -96,7 +107,10 @@ pub enum CliNotifier {
 }
 
 impl bucketward::notify::Notifier for CliNotifier {
-    async fn publish(&self, n: &bucketward::notify::Notification) -> Result<(), bucketward::store::StoreError> {
+    async fn publish(
+        &self,
+        n: &bucketward::notify::Notification,
+    ) -> Result<(), bucketward::store::StoreError> {
         match self {
             Self::Sns(s) => s.publish(n).await,
             Self::Log => {
@@ -161,15 +175,24 @@ impl Context {
         Ok(bucketward::pipeline::Pipeline {
             remediator: self.remediator(),
             store: match &args.audit_table {
-                Some(t) => CliStore::Dynamo(bucketward::aws::dynamo::DynamoActionStore::new(dynamodb.clone(), t)),
+                Some(t) => CliStore::Dynamo(bucketward::aws::dynamo::DynamoActionStore::new(
+                    dynamodb.clone(),
+                    t,
+                )),
                 None => CliStore::Files(self.store.clone()),
             },
             dedupe: match &args.dedupe_table {
-                Some(t) => CliDedupe::Dynamo(bucketward::aws::dynamo::DynamoDedupe::new(dynamodb.clone(), t)),
+                Some(t) => CliDedupe::Dynamo(bucketward::aws::dynamo::DynamoDedupe::new(
+                    dynamodb.clone(),
+                    t,
+                )),
                 None => CliDedupe::Memory(bucketward::store::MemoryDedupe::default()),
             },
             notifier: match &args.topic_arn {
-                Some(t) => CliNotifier::Sns(bucketward::aws::sns::SnsNotifier::new(self.clients.sns.clone(), t)),
+                Some(t) => CliNotifier::Sns(bucketward::aws::sns::SnsNotifier::new(
+                    self.clients.sns.clone(),
+                    t,
+                )),
                 None => CliNotifier::Log,
             },
             config,

@@ -1,3 +1,4 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 //! Evaluate throughput on realistic snapshots, JSON parsing included.
 //! Target (issue 3): 100k snapshots/s or better per core.
 

@@ -157,7 +157,10 @@ pub struct ActionContext {
 
 impl From<Trigger> for ActionContext {
     fn from(trigger: Trigger) -> Self {
-        Self { trigger, ..Self::default() }
+        Self {
+            trigger,
+            ..Self::default()
+        }
     }
 }
 

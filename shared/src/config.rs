@@ -54,11 +54,19 @@ impl Config {
         &self,
         client: &aws_sdk_dynamodb::Client,
         account_id: &str,
-    ) -> crate::audit::store::AuditedStore<crate::aws::dynamo::DynamoActionStore, crate::audit::DynamoAuditLog> {
+    ) -> crate::audit::store::AuditedStore<
+        crate::aws::dynamo::DynamoActionStore,
+        crate::audit::DynamoAuditLog,
+    > {
         crate::audit::store::AuditedStore {
             inner: crate::aws::dynamo::DynamoActionStore::new(client.clone(), &self.audit_table),
             audit: self.audit_key.as_ref().map(|key| {
-                crate::audit::DynamoAuditLog::new(client.clone(), &self.audit_table, account_id, key.clone())
+                crate::audit::DynamoAuditLog::new(
+                    client.clone(),
+                    &self.audit_table,
+                    account_id,
+                    key.clone(),
+                )
             }),
         }
     }
@@ -194,10 +202,16 @@ mod tests {
     #[test]
     fn modes_per_category_from_json_and_variables() {
         let mut v = vars(&BASE);
-        assert_eq!(Config::from_vars(&v).unwrap().pipeline.decide.modes, CategoryModes::default());
+        assert_eq!(
+            Config::from_vars(&v).unwrap().pipeline.decide.modes,
+            CategoryModes::default()
+        );
         v.insert("BUCKETWARD_MODES".into(), r#"{"sensitive":"copilot","public_content":"dry-run","unknown":"copilot","public_write":"autopilot"}"#.into());
         v.insert("BUCKETWARD_MODE_UNKNOWN".into(), "autopilot".into());
         let modes = Config::from_vars(&v).unwrap().pipeline.decide.modes;
-        assert_eq!((modes.sensitive, modes.public_content, modes.unknown), (Mode::Copilot, Mode::DryRun, Mode::Autopilot));
+        assert_eq!(
+            (modes.sensitive, modes.public_content, modes.unknown),
+            (Mode::Copilot, Mode::DryRun, Mode::Autopilot)
+        );
     }
 }

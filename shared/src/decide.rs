@@ -70,7 +70,12 @@ impl Default for CategoryModes {
 impl CategoryModes {
     /// One mode for everything (`--mode`, or `BUCKETWARD_MODE`).
     pub fn all(mode: Mode) -> Self {
-        Self { sensitive: mode, public_content: mode, unknown: mode, public_write: mode }
+        Self {
+            sensitive: mode,
+            public_content: mode,
+            unknown: mode,
+            public_write: mode,
+        }
     }
 }
 
@@ -143,7 +148,10 @@ pub fn decide(input: DecisionInput<'_>, config: &DecideConfig) -> Decided {
     let (allowed, exception_note) = match input.exception {
         ExceptionMatch::Active(e) => match e.allowed() {
             Ok(kinds) => (kinds, Some(e.describe())),
-            Err(err) => (ExposureKinds::NONE, Some(format!("exception ignored: {err}"))),
+            Err(err) => (
+                ExposureKinds::NONE,
+                Some(format!("exception ignored: {err}")),
+            ),
         },
         ExceptionMatch::Expired(e) => (
             ExposureKinds::NONE,
@@ -153,7 +161,10 @@ pub fn decide(input: DecisionInput<'_>, config: &DecideConfig) -> Decided {
     };
     let beyond = verdict.exposure.union(verdict.latent).beyond(allowed);
     let excepted = matches!(input.exception, ExceptionMatch::Active(_)) && allowed.any();
-    let bpa_missing = verdict.findings.iter().any(|f| f.code == "bpa.bucket_incomplete");
+    let bpa_missing = verdict
+        .findings
+        .iter()
+        .any(|f| f.code == "bpa.bucket_incomplete");
     let exposed = verdict.public || verdict.has_latent();
     if excepted && !beyond.any() {
         return Decided {
@@ -164,9 +175,12 @@ pub fn decide(input: DecisionInput<'_>, config: &DecideConfig) -> Decided {
             exception_note,
         };
     }
-    if !exposed && !(config.harden_missing_bpa && bpa_missing && !excepted) {
+    let harden = config.harden_missing_bpa && bpa_missing && !excepted;
+    if !exposed && !harden {
         return Decided {
-            decision: Decision::NoAction { reason: "not public, nothing latent".to_owned() },
+            decision: Decision::NoAction {
+                reason: "not public, nothing latent".to_owned(),
+            },
             allowed,
             exception_note,
         };
@@ -181,5 +195,9 @@ pub fn decide(input: DecisionInput<'_>, config: &DecideConfig) -> Decided {
             Intent::Unknown => modes.unknown,
         }
     };
-    Decided { decision: Decision::for_mode(mode), allowed, exception_note }
+    Decided {
+        decision: Decision::for_mode(mode),
+        allowed,
+        exception_note,
+    }
 }

@@ -44,7 +44,10 @@ impl Exception {
                 "read_acl" => k.read_acl = true,
                 "write_acl" => k.write_acl = true,
                 other => {
-                    return Err(ExceptionError::UnknownKind { bucket: self.bucket.clone(), kind: other.to_owned() })
+                    return Err(ExceptionError::UnknownKind {
+                        bucket: self.bucket.clone(),
+                        kind: other.to_owned(),
+                    })
                 }
             }
         }
@@ -60,11 +63,16 @@ impl Exception {
             ("approved_by", &self.approved_by),
         ] {
             if value.trim().is_empty() {
-                return Err(ExceptionError::Empty { bucket: self.bucket.clone(), field });
+                return Err(ExceptionError::Empty {
+                    bucket: self.bucket.clone(),
+                    field,
+                });
             }
         }
         if self.expires_at <= self.created_at {
-            return Err(ExceptionError::ExpiresBeforeCreated { bucket: self.bucket.clone() });
+            return Err(ExceptionError::ExpiresBeforeCreated {
+                bucket: self.bucket.clone(),
+            });
         }
         self.allowed().map(|_| ())
     }
@@ -78,7 +86,11 @@ impl Exception {
         format!(
             "exception `{}` allows {} for {} ({}), approved by {}, expires {}",
             self.bucket,
-            if self.allows.is_empty() { "nothing".to_owned() } else { self.allows.join("+") },
+            if self.allows.is_empty() {
+                "nothing".to_owned()
+            } else {
+                self.allows.join("+")
+            },
             self.owner,
             self.reason,
             self.approved_by,
@@ -98,7 +110,11 @@ pub enum ExceptionMatch<'a> {
 
 /// Finds the exception for a bucket: an active one beats an expired one, then an exact name
 /// beats a glob.
-pub fn find<'a>(exceptions: &'a [Exception], bucket: &str, now: DateTime<Utc>) -> ExceptionMatch<'a> {
+pub fn find<'a>(
+    exceptions: &'a [Exception],
+    bucket: &str,
+    now: DateTime<Utc>,
+) -> ExceptionMatch<'a> {
     let mut matching: Vec<&Exception> = exceptions.iter().filter(|e| e.matches(bucket)).collect();
     matching.sort_by_key(|e| (e.expires_at <= now, e.bucket != bucket));
     match matching.first() {
@@ -130,18 +146,30 @@ mod tests {
     fn exact_beats_glob_and_expiry_is_reported() {
         let list = vec![exception("cdn-*", 10), exception("cdn-assets", -1)];
         let now = Utc::now();
-        assert!(matches!(find(&list, "cdn-assets", now), ExceptionMatch::Active(e) if e.bucket == "cdn-*"));
-        assert!(matches!(find(&list, "cdn-images", now), ExceptionMatch::Active(_)));
+        assert!(
+            matches!(find(&list, "cdn-assets", now), ExceptionMatch::Active(e) if e.bucket == "cdn-*")
+        );
+        assert!(matches!(
+            find(&list, "cdn-images", now),
+            ExceptionMatch::Active(_)
+        ));
         assert!(matches!(find(&list, "backups", now), ExceptionMatch::None));
         let expired = vec![exception("cdn-assets", -1)];
-        assert!(matches!(find(&expired, "cdn-assets", now), ExceptionMatch::Expired(_)));
+        assert!(matches!(
+            find(&expired, "cdn-assets", now),
+            ExceptionMatch::Expired(_)
+        ));
     }
 
     #[test]
     fn validation_names_the_problem() {
         let mut e = exception("b", 5);
         e.approved_by = String::new();
-        assert!(e.validate().unwrap_err().to_string().contains("approved_by"));
+        assert!(e
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("approved_by"));
         let mut e = exception("b", 5);
         e.allows = vec!["everything".to_owned()];
         assert!(e.validate().unwrap_err().to_string().contains("everything"));

@@ -6,18 +6,18 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::action::{ActionContext, ActionRecord, Outcome, Trigger};
-use crate::classify::{classify, Intent};
-use crate::exception::{self, Exception};
-use crate::severity::{severity, Severity};
 use crate::aws::error::AwsError;
 use crate::aws::remediate::{RemediateError, RemediateOptions, Remediator};
 use crate::aws::s3::{SnapshotOptions, NO_SUCH_BUCKET};
-use crate::decide::{decide, DecideConfig, Decided, DecisionInput, Decision};
+use crate::classify::{classify, Intent};
+use crate::decide::{decide, DecideConfig, Decided, Decision, DecisionInput};
 use crate::evaluate;
 use crate::event::{ApiCallEvent, Target};
+use crate::exception::{self, Exception};
 use crate::metrics::{emf_line, Metric};
 use crate::notify::{for_action, Notifier};
 use crate::plan::PlanOptions;
+use crate::severity::{severity, Severity};
 use crate::store::{ActionStore, EventDedupe, StoreError};
 
 /// How the pipeline behaves.
@@ -258,13 +258,19 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
         let exception = exception::find(&self.exceptions, bucket, detected_at);
         let decided = if gone {
             Decided {
-                decision: Decision::NoAction { reason: "the bucket no longer exists".to_owned() },
+                decision: Decision::NoAction {
+                    reason: "the bucket no longer exists".to_owned(),
+                },
                 allowed: crate::policy::ExposureKinds::NONE,
                 exception_note: None,
             }
         } else {
             decide(
-                DecisionInput { verdict: &verdict, intent: classification.intent, exception },
+                DecisionInput {
+                    verdict: &verdict,
+                    intent: classification.intent,
+                    exception,
+                },
                 &self.config.decide,
             )
         };
@@ -292,7 +298,10 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
                 .collect(),
         };
         let options = RemediateOptions {
-            plan: PlanOptions { allowed: decided.allowed, ..self.config.plan },
+            plan: PlanOptions {
+                allowed: decided.allowed,
+                ..self.config.plan
+            },
             snapshot: self.config.snapshot,
             dry_run: matches!(decision, Decision::Report { .. }),
             object_budget: Some(OBJECT_BUDGET),
@@ -310,13 +319,12 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
             classification: Some(classification),
             exception: decided.exception_note,
         };
-        let record = Box::pin(self.remediator.remediate_snapshot(
-            snapshot,
-            &options,
-            context,
-            &self.store,
-        ))
-        .await?;
+        let record =
+            Box::pin(
+                self.remediator
+                    .remediate_snapshot(snapshot, &options, context, &self.store),
+            )
+            .await?;
         self.finish(&mut outcome, &record).await;
         Ok(outcome)
     }

@@ -49,7 +49,10 @@ pub fn severity(verdict: &Verdict, intent: Intent) -> Severity {
             Severity::Medium
         };
     }
-    let bpa_missing = verdict.findings.iter().any(|f| f.code == "bpa.bucket_incomplete");
+    let bpa_missing = verdict
+        .findings
+        .iter()
+        .any(|f| f.code == "bpa.bucket_incomplete");
     if verdict.has_latent() || bpa_missing {
         Severity::Medium
     } else {
@@ -63,7 +66,11 @@ mod tests {
     use crate::{evaluate, Snapshot};
 
     fn verdict(policy_action: &str, bpa_on: bool) -> Verdict {
-        let bpa = if bpa_on { r#"{"BlockPublicAcls":true,"IgnorePublicAcls":true,"BlockPublicPolicy":true,"RestrictPublicBuckets":true}"# } else { "null" };
+        let bpa = if bpa_on {
+            r#"{"BlockPublicAcls":true,"IgnorePublicAcls":true,"BlockPublicPolicy":true,"RestrictPublicBuckets":true}"#
+        } else {
+            "null"
+        };
         let doc = format!(
             r#"{{"Bucket":"b","Policy":{{"Statement":[{{"Effect":"Allow","Principal":"*","Action":"{policy_action}","Resource":"*"}}]}},"PublicAccessBlock":{bpa},"OwnershipControls":{{"Rules":[{{"ObjectOwnership":"BucketOwnerEnforced"}}]}}}}"#
         );
@@ -72,11 +79,29 @@ mod tests {
 
     #[test]
     fn the_ladder() {
-        assert_eq!(severity(&verdict("s3:PutObject", false), Intent::PublicContent), Severity::Critical);
-        assert_eq!(severity(&verdict("s3:GetObject", false), Intent::SensitiveData), Severity::Critical);
-        assert_eq!(severity(&verdict("s3:GetObject", false), Intent::Unknown), Severity::High);
-        assert_eq!(severity(&verdict("s3:PutBucketAcl", false), Intent::PublicContent), Severity::High);
-        assert_eq!(severity(&verdict("s3:GetObject", false), Intent::PublicContent), Severity::Info);
-        assert_eq!(severity(&verdict("s3:GetObject", true), Intent::SensitiveData), Severity::Medium);
+        assert_eq!(
+            severity(&verdict("s3:PutObject", false), Intent::PublicContent),
+            Severity::Critical
+        );
+        assert_eq!(
+            severity(&verdict("s3:GetObject", false), Intent::SensitiveData),
+            Severity::Critical
+        );
+        assert_eq!(
+            severity(&verdict("s3:GetObject", false), Intent::Unknown),
+            Severity::High
+        );
+        assert_eq!(
+            severity(&verdict("s3:PutBucketAcl", false), Intent::PublicContent),
+            Severity::High
+        );
+        assert_eq!(
+            severity(&verdict("s3:GetObject", false), Intent::PublicContent),
+            Severity::Info
+        );
+        assert_eq!(
+            severity(&verdict("s3:GetObject", true), Intent::SensitiveData),
+            Severity::Medium
+        );
     }
 }

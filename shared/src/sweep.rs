@@ -66,7 +66,11 @@ impl SweepSummary {
         match result {
             Err((bucket, error)) => {
                 self.errors += 1;
-                Some(SweepItem { bucket: bucket.clone(), status: "error".to_owned(), detail: error.clone() })
+                Some(SweepItem {
+                    bucket: bucket.clone(),
+                    status: "error".to_owned(),
+                    detail: error.clone(),
+                })
             }
             Ok(o) => {
                 self.public += u64::from(o.public);
@@ -94,7 +98,11 @@ impl SweepSummary {
                         if let crate::decide::Decision::NoAction { reason } = &o.decision {
                             if reason.starts_with("excepted") {
                                 self.excepted += 1;
-                                return Some(SweepItem { bucket: o.bucket.clone(), status: "excepted".to_owned(), detail: reason.clone() });
+                                return Some(SweepItem {
+                                    bucket: o.bucket.clone(),
+                                    status: "excepted".to_owned(),
+                                    detail: reason.clone(),
+                                });
                             }
                         }
                         if !o.errors.is_empty() {
@@ -108,7 +116,11 @@ impl SweepSummary {
                         return None;
                     }
                 };
-                Some(SweepItem { bucket: o.bucket.clone(), status: status.to_owned(), detail: o.applied.join("; ") })
+                Some(SweepItem {
+                    bucket: o.bucket.clone(),
+                    status: status.to_owned(),
+                    detail: o.applied.join("; "),
+                })
             }
         }
     }
@@ -117,13 +129,38 @@ impl SweepSummary {
     pub fn metrics_line(&self, function: &str, now_ms: i64) -> String {
         #[allow(clippy::cast_precision_loss)]
         let metrics = [
-            Metric { name: "BucketsPerSecond", value: self.buckets_per_second, unit: "Count/Second" },
-            Metric { name: "BucketsSwept", value: self.seen as f64, unit: "Count" },
-            Metric { name: "PublicFound", value: self.public as f64, unit: "Count" },
-            Metric { name: "Errors", value: self.errors as f64, unit: "Count" },
-            Metric { name: "Duration", value: self.duration_ms as f64, unit: "Milliseconds" },
+            Metric {
+                name: "BucketsPerSecond",
+                value: self.buckets_per_second,
+                unit: "Count/Second",
+            },
+            Metric {
+                name: "BucketsSwept",
+                value: self.seen as f64,
+                unit: "Count",
+            },
+            Metric {
+                name: "PublicFound",
+                value: self.public as f64,
+                unit: "Count",
+            },
+            Metric {
+                name: "Errors",
+                value: self.errors as f64,
+                unit: "Count",
+            },
+            Metric {
+                name: "Duration",
+                value: self.duration_ms as f64,
+                unit: "Milliseconds",
+            },
         ];
-        emf_line(function, now_ms, &metrics, &[("complete", serde_json::json!(self.complete))])
+        emf_line(
+            function,
+            now_ms,
+            &metrics,
+            &[("complete", serde_json::json!(self.complete))],
+        )
     }
 }
 
@@ -137,7 +174,10 @@ pub async fn sweep<S: ActionStore, D: EventDedupe, N: Notifier>(
     let started = Instant::now();
     let clients = pipeline.remediator.reader().clients();
     let calls_before = clients.calls();
-    let mut summary = SweepSummary { complete: true, ..SweepSummary::default() };
+    let mut summary = SweepSummary {
+        complete: true,
+        ..SweepSummary::default()
+    };
     let stop = AtomicBool::new(false);
     let concurrency = options.concurrency.max(1);
     let mut started_count = 0usize;
@@ -156,7 +196,12 @@ pub async fn sweep<S: ActionStore, D: EventDedupe, N: Notifier>(
             .buckets()
             .iter()
             .filter_map(|b| Some((b.name()?.to_owned(), b.bucket_region().map(str::to_owned))))
-            .filter(|(name, _)| options.start_after.as_ref().is_none_or(|after| name > after))
+            .filter(|(name, _)| {
+                options
+                    .start_after
+                    .as_ref()
+                    .is_none_or(|after| name > after)
+            })
             .collect();
         // S3 lists buckets by name; the checkpoint relies on that order.
         buckets.sort_by(|a, b| a.0.cmp(&b.0));
@@ -169,14 +214,21 @@ pub async fn sweep<S: ActionStore, D: EventDedupe, N: Notifier>(
         let stop = &stop;
         let mut results = stream::iter(buckets)
             .map(|(name, region)| async move {
-                if stop.load(Ordering::Relaxed) || options.deadline.is_some_and(|d| Instant::now() >= d) {
+                if stop.load(Ordering::Relaxed)
+                    || options.deadline.is_some_and(|d| Instant::now() >= d)
+                {
                     stop.store(true, Ordering::Relaxed);
                     return (name, None);
                 }
                 // Boxed: each bucket's future is large.
-                let result = Box::pin(pipeline.process_bucket(&name, region.as_deref(), None, Trigger::Sweep))
-                    .await
-                    .map_err(|e| (name.clone(), e.to_string()));
+                let result = Box::pin(pipeline.process_bucket(
+                    &name,
+                    region.as_deref(),
+                    None,
+                    Trigger::Sweep,
+                ))
+                .await
+                .map_err(|e| (name.clone(), e.to_string()));
                 (name, Some(result))
             })
             .buffered(concurrency);
@@ -190,7 +242,10 @@ pub async fn sweep<S: ActionStore, D: EventDedupe, N: Notifier>(
                 last_done = Some(name.clone());
             }
             let item = summary.add(&result);
-            on_progress(SweepProgress::Done { bucket: &name, item: item.as_ref() });
+            on_progress(SweepProgress::Done {
+                bucket: &name,
+                item: item.as_ref(),
+            });
             if let Some(item) = item {
                 summary.items.push(item);
             }
@@ -216,9 +271,17 @@ pub async fn sweep<S: ActionStore, D: EventDedupe, N: Notifier>(
     summary.duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
     #[allow(clippy::cast_precision_loss)]
     {
-        summary.buckets_per_second = if elapsed.as_secs_f64() > 0.0 { summary.seen as f64 / elapsed.as_secs_f64() } else { 0.0 };
+        summary.buckets_per_second = if elapsed.as_secs_f64() > 0.0 {
+            summary.seen as f64 / elapsed.as_secs_f64()
+        } else {
+            0.0
+        };
         summary.aws_calls = clients.calls() - calls_before;
-        summary.calls_per_bucket = if summary.seen > 0 { summary.aws_calls as f64 / summary.seen as f64 } else { 0.0 };
+        summary.calls_per_bucket = if summary.seen > 0 {
+            summary.aws_calls as f64 / summary.seen as f64
+        } else {
+            0.0
+        };
     }
     Ok(summary)
 }
@@ -229,5 +292,8 @@ pub enum SweepProgress<'a> {
     /// More buckets were listed.
     Listed(usize),
     /// A bucket was handled; `item` when it needs a look.
-    Done { bucket: &'a str, item: Option<&'a SweepItem> },
+    Done {
+        bucket: &'a str,
+        item: Option<&'a SweepItem>,
+    },
 }

@@ -1,3 +1,4 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 //! Property tests of the evaluator's invariants.
 
 use bucketward::exposure::policy_is_public;

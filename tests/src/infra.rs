@@ -29,8 +29,12 @@ impl Infra {
         let audit_table = format!("{prefix}-audit-{id}");
         let dedupe_table = format!("{prefix}-dedupe-{id}");
         let dynamodb = &emu.clients.dynamodb;
-        ensure_table(dynamodb, &audit_table, true, false).await.expect("audit table");
-        ensure_table(dynamodb, &dedupe_table, false, true).await.expect("dedupe table");
+        ensure_table(dynamodb, &audit_table, true, false)
+            .await
+            .expect("audit table");
+        ensure_table(dynamodb, &dedupe_table, false, true)
+            .await
+            .expect("dedupe table");
         let topic_arn = emu
             .clients
             .sns
@@ -64,11 +68,20 @@ impl Infra {
     /// The Lambda environment pointing at these resources.
     pub fn lambda_env(&self, mode: &str) -> HashMap<String, String> {
         HashMap::from([
-            ("BUCKETWARD_AUDIT_TABLE".to_owned(), self.audit_table.clone()),
-            ("BUCKETWARD_DEDUPE_TABLE".to_owned(), self.dedupe_table.clone()),
+            (
+                "BUCKETWARD_AUDIT_TABLE".to_owned(),
+                self.audit_table.clone(),
+            ),
+            (
+                "BUCKETWARD_DEDUPE_TABLE".to_owned(),
+                self.dedupe_table.clone(),
+            ),
             ("BUCKETWARD_TOPIC_ARN".to_owned(), self.topic_arn.clone()),
             ("BUCKETWARD_MODE".to_owned(), mode.to_owned()),
-            ("BUCKETWARD_ACCOUNT_ID".to_owned(), crate::ACCOUNT_ID.to_owned()),
+            (
+                "BUCKETWARD_ACCOUNT_ID".to_owned(),
+                crate::ACCOUNT_ID.to_owned(),
+            ),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
             ("BUCKETWARD_AUDIT_KEY".to_owned(), AUDIT_KEY.to_owned()),
         ])
@@ -91,7 +104,14 @@ impl Infra {
 
 /// Creates a queue; returns its URL and ARN.
 pub async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
-    let url = sqs.create_queue().queue_name(name).send().await.expect("queue").queue_url.expect("url");
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
     let arn = sqs
         .get_queue_attributes()
         .queue_url(&url)
@@ -121,7 +141,12 @@ pub async fn receive(sqs: &aws_sdk_sqs::Client, url: &str, wait: Duration) -> Ve
         for m in out.messages() {
             bodies.extend(m.body().map(str::to_owned));
             if let Some(handle) = m.receipt_handle() {
-                let _ = sqs.delete_message().queue_url(url).receipt_handle(handle).send().await;
+                let _ = sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await;
             }
         }
     }
@@ -152,11 +177,21 @@ impl RuleToQueue {
         events
             .put_targets()
             .rule(&rule)
-            .targets(Target::builder().id("queue").arn(queue_arn).build().expect("target"))
+            .targets(
+                Target::builder()
+                    .id("queue")
+                    .arn(queue_arn)
+                    .build()
+                    .expect("target"),
+            )
             .send()
             .await
             .expect("put targets");
-        Self { queue_url, events, sqs }
+        Self {
+            queue_url,
+            events,
+            sqs,
+        }
     }
 
     /// Puts an EventBridge event (envelope + detail) on the default bus.
@@ -166,7 +201,13 @@ impl RuleToQueue {
             .detail_type(event["detail-type"].as_str().unwrap_or_default())
             .detail(event["detail"].to_string())
             .build();
-        let out = self.events.put_events().entries(entry).send().await.expect("put events");
+        let out = self
+            .events
+            .put_events()
+            .entries(entry)
+            .send()
+            .await
+            .expect("put events");
         assert_eq!(out.failed_entry_count, 0, "put events failed");
     }
 
@@ -176,15 +217,22 @@ impl RuleToQueue {
             .await
             .into_iter()
             .filter_map(|b| serde_json::from_str::<Value>(&b).ok())
-            .filter(|e| e["detail"]["eventID"].as_str().is_some_and(|id| ids.iter().any(|i| i == id)))
+            .filter(|e| {
+                e["detail"]["eventID"]
+                    .as_str()
+                    .is_some_and(|id| ids.iter().any(|i| i == id))
+            })
             .collect()
     }
 }
 
 /// A CloudTrail event from a fixture, re-targeted at `bucket`, with a fresh id and time.
 pub fn cloudtrail_event(fixture: &str, bucket: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/events").join(fixture);
-    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/events")
+        .join(fixture);
+    let mut event: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     event["time"] = Value::String(now.clone());
     event["account"] = Value::String(crate::ACCOUNT_ID.to_owned());

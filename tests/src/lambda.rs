@@ -48,7 +48,9 @@ pub fn binary(name: &str) -> PathBuf {
 impl LambdaProcess {
     /// Starts the Runtime API and the binary with `env` on top of this process's environment.
     pub async fn spawn(name: &str, env: &HashMap<String, String>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind runtime api");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind runtime api");
         let addr = listener.local_addr().expect("addr");
         let (event_tx, event_rx) = mpsc::channel(16);
         let (result_tx, result_rx) = mpsc::channel(16);
@@ -97,7 +99,10 @@ impl LambdaProcess {
     pub async fn invoke(&mut self, event: Value) -> Invocation {
         self.next_id += 1;
         let id = format!("req-{}", self.next_id);
-        self.events.send((id.clone(), event)).await.expect("queue event");
+        self.events
+            .send((id.clone(), event))
+            .await
+            .expect("queue event");
         loop {
             let (got, result) = tokio::time::timeout(Duration::from_secs(60), self.results.recv())
                 .await
@@ -199,7 +204,8 @@ async fn read_chunked(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) ->
         if reader.read_line(&mut size).await.unwrap_or(0) == 0 {
             return body;
         }
-        let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
+        let size =
+            usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
         if size == 0 {
             let mut end = String::new();
             let _ = reader.read_line(&mut end).await;

@@ -84,8 +84,8 @@ pub fn account_lock() -> &'static tokio::sync::Mutex<()> {
 /// Builders for realistic bucket states.
 pub mod scenario {
     use aws_sdk_s3::types::{
-        AccessControlPolicy, Grant, Grantee, ObjectCannedAcl, ObjectOwnership, OwnershipControls,
-        OwnershipControlsRule, Owner, Permission, Type,
+        AccessControlPolicy, Grant, Grantee, ObjectCannedAcl, ObjectOwnership, Owner,
+        OwnershipControls, OwnershipControlsRule, Permission, Type,
     };
 
     pub const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
@@ -121,15 +121,26 @@ pub mod scenario {
     }
 
     fn grant(grantee: Grantee, permission: Permission) -> Grant {
-        Grant::builder().grantee(grantee).permission(permission).build()
+        Grant::builder()
+            .grantee(grantee)
+            .permission(permission)
+            .build()
     }
 
     fn group(uri: &str) -> Grantee {
-        Grantee::builder().r#type(Type::Group).uri(uri).build().expect("grantee")
+        Grantee::builder()
+            .r#type(Type::Group)
+            .uri(uri)
+            .build()
+            .expect("grantee")
     }
 
     fn user(id: &str) -> Grantee {
-        Grantee::builder().r#type(Type::CanonicalUser).id(id).build().expect("grantee")
+        Grantee::builder()
+            .r#type(Type::CanonicalUser)
+            .id(id)
+            .build()
+            .expect("grantee")
     }
 
     /// Owner FULL_CONTROL, AllUsers READ, LogDelivery WRITE and READ_ACP, and optionally a
@@ -158,7 +169,12 @@ pub mod scenario {
             .bucket(bucket)
             .ownership_controls(
                 OwnershipControls::builder()
-                    .rules(OwnershipControlsRule::builder().object_ownership(ownership).build().expect("rule"))
+                    .rules(
+                        OwnershipControlsRule::builder()
+                            .object_ownership(ownership)
+                            .build()
+                            .expect("rule"),
+                    )
                     .build()
                     .expect("controls"),
             )
@@ -167,7 +183,13 @@ pub mod scenario {
             .expect("ownership");
     }
 
-    pub async fn put_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, content_type: &str, public: bool) {
+    pub async fn put_object(
+        s3: &aws_sdk_s3::Client,
+        bucket: &str,
+        key: &str,
+        content_type: &str,
+        public: bool,
+    ) {
         let mut put = s3
             .put_object()
             .bucket(bucket)

@@ -10,7 +10,11 @@ fn every_captured_event_is_read() {
     let mut count = 0;
     for entry in std::fs::read_dir(&dir).expect("events dir") {
         let path = entry.expect("entry").path();
-        let name = path.file_stem().expect("name").to_string_lossy().into_owned();
+        let name = path
+            .file_stem()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         let text = std::fs::read_to_string(&path).expect("read");
         let event = ApiCallEvent::from_json(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         count += 1;
@@ -20,20 +24,33 @@ fn every_captured_event_is_read() {
             }
             "create_access_point" => assert_eq!(
                 event.target,
-                Target::AccessPoint { name: "example-ap".into(), bucket: Some("example-bucket".into()) }
+                Target::AccessPoint {
+                    name: "example-ap".into(),
+                    bucket: Some("example-bucket".into())
+                }
             ),
             "put_access_point_policy" => assert_eq!(
                 event.target,
-                Target::AccessPoint { name: "example-ap".into(), bucket: None }
+                Target::AccessPoint {
+                    name: "example-ap".into(),
+                    bucket: None
+                }
             ),
             "put_object_acl" => assert_eq!(
                 event.target,
-                Target::Object { bucket: "example-bucket".into(), key: "reports/q3.pdf".into() }
+                Target::Object {
+                    bucket: "example-bucket".into(),
+                    key: "reports/q3.pdf".into()
+                }
             ),
             "put_bucket_acl" => assert_eq!(event.bucket(), Some("DOC-EXAMPLE-BUCKET1")),
             _ => assert_eq!(event.bucket(), Some("example-bucket"), "{name}"),
         }
-        assert_eq!(event.error_code.is_some(), name.starts_with("failed_"), "{name}");
+        assert_eq!(
+            event.error_code.is_some(),
+            name.starts_with("failed_"),
+            "{name}"
+        );
         assert!(!event.event_id.is_empty());
     }
     assert!(count >= 15, "found {count} event fixtures");

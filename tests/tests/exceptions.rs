@@ -7,11 +7,11 @@ use bucketward::aws::dynamo::{ensure_table, DynamoExceptionStore};
 use bucketward::aws::remediate::Remediator;
 use bucketward::aws::s3::{SnapshotOptions, SnapshotReader};
 use bucketward::decide::{CategoryModes, DecideConfig, Mode};
+use bucketward::evaluate;
 use bucketward::exception::Exception;
 use bucketward::notify::MemoryNotifier;
 use bucketward::pipeline::{Pipeline, PipelineConfig};
 use bucketward::store::{MemoryActionStore, MemoryDedupe};
-use bucketward::evaluate;
 use bucketward_tests::{Emulator, ACCOUNT_ID};
 use chrono::{Duration, Utc};
 
@@ -27,14 +27,20 @@ fn exception(bucket: &str, allows: &[&str], days: i64) -> Exception {
     }
 }
 
-fn pipeline(emu: &Emulator, exceptions: Vec<Exception>) -> Pipeline<MemoryActionStore, MemoryDedupe, MemoryNotifier> {
+fn pipeline(
+    emu: &Emulator,
+    exceptions: Vec<Exception>,
+) -> Pipeline<MemoryActionStore, MemoryDedupe, MemoryNotifier> {
     Pipeline {
         remediator: Remediator::new(SnapshotReader::new(emu.clients.clone(), ACCOUNT_ID)),
         store: MemoryActionStore::default(),
         dedupe: MemoryDedupe::default(),
         notifier: MemoryNotifier::default(),
         config: PipelineConfig {
-            decide: DecideConfig { modes: CategoryModes::all(Mode::Autopilot), harden_missing_bpa: false },
+            decide: DecideConfig {
+                modes: CategoryModes::all(Mode::Autopilot),
+                harden_missing_bpa: false,
+            },
             ..PipelineConfig::default()
         },
         exceptions,
@@ -51,8 +57,18 @@ async fn cdn_bucket(emu: &Emulator, prefix: &str, with_write: bool) -> String {
             r#"{{"Sid":"PublicUpload","Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::{bucket}/uploads/*"}}"#
         ));
     }
-    let policy = format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, statements.join(","));
-    emu.clients.s3.put_bucket_policy().bucket(&bucket).policy(policy).send().await.expect("policy");
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+        statements.join(",")
+    );
+    emu.clients
+        .s3
+        .put_bucket_policy()
+        .bucket(&bucket)
+        .policy(policy)
+        .send()
+        .await
+        .expect("policy");
     bucket
 }
 
@@ -61,11 +77,16 @@ async fn an_excepted_bucket_within_its_allowance_is_left_alone() {
     let emu = Emulator::connect().await;
     let bucket = cdn_bucket(&emu, "cdn-assets", false).await;
     let p = pipeline(&emu, vec![exception("cdn-assets-*", &["read"], 60)]);
-    let outcome = p.process_bucket(&bucket, None, None, Trigger::Sweep).await.expect("processed");
+    let outcome = p
+        .process_bucket(&bucket, None, None, Trigger::Sweep)
+        .await
+        .expect("processed");
     assert!(outcome.public);
     assert!(outcome.decision.is_excepted(), "{:?}", outcome.decision);
     assert!(outcome.action_id.is_none());
-    let after = SnapshotReader::new(emu.clients.clone(), ACCOUNT_ID).snapshot(&bucket, None, SnapshotOptions::default()).await;
+    let after = SnapshotReader::new(emu.clients.clone(), ACCOUNT_ID)
+        .snapshot(&bucket, None, SnapshotOptions::default())
+        .await;
     assert!(evaluate(&after).exposure.read, "still public-read");
     assert!(after.public_access_block.is_none(), "BPA untouched");
 }
@@ -75,12 +96,24 @@ async fn exposure_beyond_the_exception_is_fixed_down_to_the_allowance() {
     let emu = Emulator::connect().await;
     let bucket = cdn_bucket(&emu, "cdn-uploads", true).await;
     let p = pipeline(&emu, vec![exception(&bucket, &["read"], 60)]);
-    let outcome = p.process_bucket(&bucket, None, None, Trigger::Sweep).await.expect("processed");
+    let outcome = p
+        .process_bucket(&bucket, None, None, Trigger::Sweep)
+        .await
+        .expect("processed");
     assert_eq!(outcome.outcome, Some(Outcome::Fixed), "{outcome:?}");
-    assert!(outcome.exception.as_deref().is_some_and(|e| e.contains("allows read")));
-    let after = SnapshotReader::new(emu.clients.clone(), ACCOUNT_ID).snapshot(&bucket, None, SnapshotOptions::default()).await;
+    assert!(outcome
+        .exception
+        .as_deref()
+        .is_some_and(|e| e.contains("allows read")));
+    let after = SnapshotReader::new(emu.clients.clone(), ACCOUNT_ID)
+        .snapshot(&bucket, None, SnapshotOptions::default())
+        .await;
     let verdict = evaluate(&after);
-    assert!(verdict.exposure.read && !verdict.exposure.write, "{:?}", verdict.exposure);
+    assert!(
+        verdict.exposure.read && !verdict.exposure.write,
+        "{:?}",
+        verdict.exposure
+    );
     let text = after.policy.expect("policy kept").text;
     assert!(text.contains("PublicRead") && !text.contains("PublicUpload"));
 }
@@ -90,20 +123,44 @@ async fn an_expired_exception_no_longer_applies_and_the_expiry_is_recorded() {
     let emu = Emulator::connect().await;
     let bucket = cdn_bucket(&emu, "cdn-expired", false).await;
     let p = pipeline(&emu, vec![exception(&bucket, &["read"], -1)]);
-    let outcome = p.process_bucket(&bucket, None, None, Trigger::Sweep).await.expect("processed");
+    let outcome = p
+        .process_bucket(&bucket, None, None, Trigger::Sweep)
+        .await
+        .expect("processed");
     assert_eq!(outcome.outcome, Some(Outcome::Fixed));
-    assert!(outcome.exception.as_deref().is_some_and(|e| e.starts_with("expired")), "{:?}", outcome.exception);
-    let record = bucketward::store::ActionStore::load(&p.store, outcome.action_id.as_deref().expect("id")).await.expect("load").expect("record");
-    assert!(record.exception.as_deref().is_some_and(|e| e.starts_with("expired")));
-    let after = SnapshotReader::new(emu.clients.clone(), ACCOUNT_ID).snapshot(&bucket, None, SnapshotOptions::default()).await;
+    assert!(
+        outcome
+            .exception
+            .as_deref()
+            .is_some_and(|e| e.starts_with("expired")),
+        "{:?}",
+        outcome.exception
+    );
+    let record =
+        bucketward::store::ActionStore::load(&p.store, outcome.action_id.as_deref().expect("id"))
+            .await
+            .expect("load")
+            .expect("record");
+    assert!(record
+        .exception
+        .as_deref()
+        .is_some_and(|e| e.starts_with("expired")));
+    let after = SnapshotReader::new(emu.clients.clone(), ACCOUNT_ID)
+        .snapshot(&bucket, None, SnapshotOptions::default())
+        .await;
     assert!(!evaluate(&after).public);
 }
 
 #[tokio::test]
 async fn the_exception_store_round_trips() {
     let emu = Emulator::connect().await;
-    let table = format!("exceptions-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    ensure_table(&emu.clients.dynamodb, &table, false, false).await.expect("table");
+    let table = format!(
+        "exceptions-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    ensure_table(&emu.clients.dynamodb, &table, false, false)
+        .await
+        .expect("table");
     let store = DynamoExceptionStore::new(emu.clients.dynamodb.clone(), &table);
     let e = exception("static-site-*", &["read", "list"], 30);
     store.put(&e).await.expect("put");

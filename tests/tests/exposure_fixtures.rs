@@ -84,16 +84,29 @@ fn exposure_fixtures_match_aws_semantics() {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     paths.sort();
-    assert!(paths.len() >= 150, "expected at least 150 fixtures, found {}", paths.len());
+    assert!(
+        paths.len() >= 150,
+        "expected at least 150 fixtures, found {}",
+        paths.len()
+    );
 
     let mut failures = Vec::new();
     for path in &paths {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let text = std::fs::read_to_string(path).expect("readable fixture");
         let fixture: Value = serde_json::from_str(&text).expect("fixture is JSON");
         let reason = fixture["reason"].as_str().unwrap_or_default();
-        assert!(!reason.is_empty(), "{name}: every fixture states its reason");
-        assert!(fixture["expect"].get("public").is_some(), "{name}: expect.public is required");
+        assert!(
+            !reason.is_empty(),
+            "{name}: every fixture states its reason"
+        );
+        assert!(
+            fixture["expect"].get("public").is_some(),
+            "{name}: expect.public is required"
+        );
         let snapshot = match Snapshot::from_json(&fixture["snapshot"].to_string()) {
             Ok(s) => s,
             Err(e) => {
@@ -106,5 +119,10 @@ fn exposure_fixtures_match_aws_semantics() {
             failures.push(format!("{name}: {error}  [{reason}]"));
         }
     }
-    assert!(failures.is_empty(), "{} fixture mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixture mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

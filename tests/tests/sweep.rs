@@ -16,15 +16,24 @@ use bucketward_tests::lambda::LambdaProcess;
 use bucketward_tests::{account_lock, scenario, Emulator, ACCOUNT_ID};
 use serde_json::json;
 
-fn pipeline(emu: &Emulator, mode: Mode) -> Pipeline<MemoryActionStore, MemoryDedupe, MemoryNotifier> {
+fn pipeline(
+    emu: &Emulator,
+    mode: Mode,
+) -> Pipeline<MemoryActionStore, MemoryDedupe, MemoryNotifier> {
     Pipeline {
         remediator: Remediator::new(SnapshotReader::new(emu.clients.clone(), ACCOUNT_ID)),
         store: MemoryActionStore::default(),
         dedupe: MemoryDedupe::default(),
         notifier: MemoryNotifier::default(),
         config: PipelineConfig {
-            decide: DecideConfig { modes: CategoryModes::all(mode), harden_missing_bpa: false },
-            snapshot: SnapshotOptions { lean: true, ..SnapshotOptions::default() },
+            decide: DecideConfig {
+                modes: CategoryModes::all(mode),
+                harden_missing_bpa: false,
+            },
+            snapshot: SnapshotOptions {
+                lean: true,
+                ..SnapshotOptions::default()
+            },
             ..PipelineConfig::default()
         },
         exceptions: Vec::new(),
@@ -44,16 +53,30 @@ async fn mixed_account(emu: &Emulator) -> Vec<String> {
     for i in 0..12 {
         let b = format!("acct-private-{i:02}");
         s3.create_bucket().bucket(&b).send().await.expect("create");
-        s3.put_public_access_block().bucket(&b).public_access_block_configuration(all_on.clone()).send().await.expect("bpa");
+        s3.put_public_access_block()
+            .bucket(&b)
+            .public_access_block_configuration(all_on.clone())
+            .send()
+            .await
+            .expect("bpa");
     }
     for i in 0..3 {
-        s3.create_bucket().bucket(format!("acct-nobpa-{i}")).send().await.expect("create");
+        s3.create_bucket()
+            .bucket(format!("acct-nobpa-{i}"))
+            .send()
+            .await
+            .expect("create");
     }
     let mut needing = Vec::new();
     for i in 0..2 {
         let b = format!("acct-policy-{i}");
         s3.create_bucket().bucket(&b).send().await.expect("create");
-        s3.put_bucket_policy().bucket(&b).policy(scenario::mixed_policy(&b)).send().await.expect("policy");
+        s3.put_bucket_policy()
+            .bucket(&b)
+            .policy(scenario::mixed_policy(&b))
+            .send()
+            .await
+            .expect("policy");
         needing.push(b);
     }
     for i in 0..2 {
@@ -64,11 +87,24 @@ async fn mixed_account(emu: &Emulator) -> Vec<String> {
         needing.push(b);
     }
     let latent = "acct-latent".to_owned();
-    s3.create_bucket().bucket(&latent).send().await.expect("create");
-    s3.put_bucket_policy().bucket(&latent).policy(scenario::mixed_policy(&latent)).send().await.expect("policy");
+    s3.create_bucket()
+        .bucket(&latent)
+        .send()
+        .await
+        .expect("create");
+    s3.put_bucket_policy()
+        .bucket(&latent)
+        .policy(scenario::mixed_policy(&latent))
+        .send()
+        .await
+        .expect("policy");
     s3.put_public_access_block()
         .bucket(&latent)
-        .public_access_block_configuration(PublicAccessBlockConfiguration::builder().restrict_public_buckets(true).build())
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .restrict_public_buckets(true)
+                .build(),
+        )
         .send()
         .await
         .expect("bpa");
@@ -85,30 +121,76 @@ async fn sweeps_find_and_handle_every_public_bucket_in_dry_run_then_autopilot() 
     needing.sort();
 
     let dry = pipeline(&emu, Mode::DryRun);
-    let summary = sweep(&dry, &SweepOptions { concurrency: 8, ..SweepOptions::default() }, |_| {}).await.expect("sweep");
+    let summary = sweep(
+        &dry,
+        &SweepOptions {
+            concurrency: 8,
+            ..SweepOptions::default()
+        },
+        |_| {},
+    )
+    .await
+    .expect("sweep");
     assert_eq!(summary.seen, 20);
     assert_eq!(summary.public, 4, "{summary:#?}");
     assert_eq!(summary.latent, 1);
     assert_eq!(summary.reported, 5);
     assert_eq!(summary.fixed, 0);
     assert!(summary.complete);
-    let mut reported: Vec<String> = summary.items.iter().filter(|i| i.status == "reported").map(|i| i.bucket.clone()).collect();
+    let mut reported: Vec<String> = summary
+        .items
+        .iter()
+        .filter(|i| i.status == "reported")
+        .map(|i| i.bucket.clone())
+        .collect();
     reported.sort();
     assert_eq!(reported, needing);
     // Dry run changed nothing.
     let reader = SnapshotReader::new(emu.clients.clone(), ACCOUNT_ID);
-    assert!(bucketward::evaluate(&reader.snapshot("acct-policy-0", None, SnapshotOptions::default()).await).public);
+    assert!(
+        bucketward::evaluate(
+            &reader
+                .snapshot("acct-policy-0", None, SnapshotOptions::default())
+                .await
+        )
+        .public
+    );
 
     let auto = pipeline(&emu, Mode::Autopilot);
-    let summary = sweep(&auto, &SweepOptions { concurrency: 8, ..SweepOptions::default() }, |_| {}).await.expect("sweep");
+    let summary = sweep(
+        &auto,
+        &SweepOptions {
+            concurrency: 8,
+            ..SweepOptions::default()
+        },
+        |_| {},
+    )
+    .await
+    .expect("sweep");
     assert_eq!(summary.fixed, 5, "{summary:#?}");
     assert_eq!(summary.errors, 0, "{summary:#?}");
     assert!(summary.calls_per_bucket > 0.0);
-    let again = sweep(&auto, &SweepOptions { concurrency: 8, ..SweepOptions::default() }, |_| {}).await.expect("sweep");
-    assert_eq!((again.public, again.latent, again.fixed), (0, 0, 0), "{again:#?}");
+    let again = sweep(
+        &auto,
+        &SweepOptions {
+            concurrency: 8,
+            ..SweepOptions::default()
+        },
+        |_| {},
+    )
+    .await
+    .expect("sweep");
+    assert_eq!(
+        (again.public, again.latent, again.fixed),
+        (0, 0, 0),
+        "{again:#?}"
+    );
     for b in &needing {
         let s = reader.snapshot(b, None, SnapshotOptions::default()).await;
-        assert!(!bucketward::evaluate(&s).public && !bucketward::evaluate(&s).has_latent(), "{b}");
+        assert!(
+            !bucketward::evaluate(&s).public && !bucketward::evaluate(&s).has_latent(),
+            "{b}"
+        );
     }
 }
 
@@ -119,7 +201,16 @@ async fn account_bpa_makes_sweeps_cheaper_and_an_account_event_re_sweeps() {
     emu.reset().await;
     mixed_account(&emu).await;
     let dry = pipeline(&emu, Mode::DryRun);
-    let full = sweep(&dry, &SweepOptions { concurrency: 8, ..SweepOptions::default() }, |_| {}).await.expect("sweep");
+    let full = sweep(
+        &dry,
+        &SweepOptions {
+            concurrency: 8,
+            ..SweepOptions::default()
+        },
+        |_| {},
+    )
+    .await
+    .expect("sweep");
 
     emu.clients
         .s3control
@@ -137,14 +228,38 @@ async fn account_bpa_makes_sweeps_cheaper_and_an_account_event_re_sweeps() {
         .await
         .expect("account bpa");
     let dry = pipeline(&emu, Mode::DryRun);
-    let lean = sweep(&dry, &SweepOptions { concurrency: 8, ..SweepOptions::default() }, |_| {}).await.expect("sweep");
+    let lean = sweep(
+        &dry,
+        &SweepOptions {
+            concurrency: 8,
+            ..SweepOptions::default()
+        },
+        |_| {},
+    )
+    .await
+    .expect("sweep");
     assert_eq!(lean.public, 0, "account BPA neutralises everything");
-    assert!(lean.calls_per_bucket < full.calls_per_bucket, "lean {} vs full {}", lean.calls_per_bucket, full.calls_per_bucket);
+    assert!(
+        lean.calls_per_bucket < full.calls_per_bucket,
+        "lean {} vs full {}",
+        lean.calls_per_bucket,
+        full.calls_per_bucket
+    );
 
     // Turning account BPA off again: the account event re-sweeps every bucket.
-    emu.clients.s3control.delete_public_access_block().account_id(ACCOUNT_ID).send().await.expect("delete");
+    emu.clients
+        .s3control
+        .delete_public_access_block()
+        .account_id(ACCOUNT_ID)
+        .send()
+        .await
+        .expect("delete");
     let p = pipeline(&emu, Mode::DryRun);
-    let event = bucketward::event::ApiCallEvent::from_value(&cloudtrail_event("delete_account_public_access_block.json", "-")).expect("event");
+    let event = bucketward::event::ApiCallEvent::from_value(&cloudtrail_event(
+        "delete_account_public_access_block.json",
+        "-",
+    ))
+    .expect("event");
     let outcome = p.handle_event(&event).await.expect("handled");
     let value = serde_json::to_value(&outcome).expect("json");
     assert_eq!(value["status"], "account");
@@ -176,13 +291,18 @@ async fn the_sweeper_binary_continues_from_a_checkpoint_through_sqs() {
     assert_eq!(first["summary"]["seen"], 12);
     let messages = receive(&infra.sqs, &queue_url, Duration::from_secs(2)).await;
     assert_eq!(messages.len(), 1);
-    let sqs_event = json!({"Records": [{"messageId": "m-1", "eventSource": "aws:sqs", "body": messages[0]}]});
+    let sqs_event =
+        json!({"Records": [{"messageId": "m-1", "eventSource": "aws:sqs", "body": messages[0]}]});
     let second = lambda.invoke(sqs_event).await.expect("second invocation");
     assert_eq!(second["continued"], false, "{second}");
     assert_eq!(second["summary"]["seen"], 8);
-    let fixed = first["summary"]["fixed"].as_u64().unwrap_or(0) + second["summary"]["fixed"].as_u64().unwrap_or(0);
+    let fixed = first["summary"]["fixed"].as_u64().unwrap_or(0)
+        + second["summary"]["fixed"].as_u64().unwrap_or(0);
     assert_eq!(fixed, 5);
-    assert!(lambda.stdout().iter().any(|l| l.contains("BucketsPerSecond")));
+    assert!(lambda
+        .stdout()
+        .iter()
+        .any(|l| l.contains("BucketsPerSecond")));
     lambda.stop().await;
     emu.reset().await;
 }

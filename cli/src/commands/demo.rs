@@ -8,12 +8,12 @@ use bucketward::aws::dynamo::{ensure_table, DynamoExceptionStore};
 use bucketward::aws::s3::SnapshotOptions;
 use bucketward::classify::{classify, Intent};
 use bucketward::decide::{CategoryModes, DecideConfig};
+use bucketward::evaluate;
 use bucketward::event::ApiCallEvent;
 use bucketward::exception::Exception;
 use bucketward::pipeline::{EventOutcome, PipelineConfig, CLASSIFY_SAMPLE};
 use bucketward::severity::severity;
 use bucketward::sweep::{sweep, SweepOptions};
-use bucketward::evaluate;
 use chrono::{Duration, Utc};
 use serde_json::json;
 
@@ -39,12 +39,29 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     let s3 = &ctx.clients.s3;
     let db = &ctx.clients.dynamodb;
 
-    step(0, "Setup: bucketward's tables and topic, and a realistic account");
-    for (table, sort, ttl) in [("demo-audit", true, false), ("demo-exceptions", false, false), ("demo-dedupe", false, true)] {
+    step(
+        0,
+        "Setup: bucketward's tables and topic, and a realistic account",
+    );
+    for (table, sort, ttl) in [
+        ("demo-audit", true, false),
+        ("demo-exceptions", false, false),
+        ("demo-dedupe", false, true),
+    ] {
         ensure_table(db, table, sort, ttl).await?;
     }
-    let topic = ctx.clients.sns.create_topic().name("demo-notifications").send().await?.topic_arn.unwrap_or_default();
-    demo::build_account(s3, &ctx.account_id).await.context("building the demo account")?;
+    let topic = ctx
+        .clients
+        .sns
+        .create_topic()
+        .name("demo-notifications")
+        .send()
+        .await?
+        .topic_arn
+        .unwrap_or_default();
+    demo::build_account(s3, &ctx.account_id)
+        .await
+        .context("building the demo account")?;
     for b in BUCKETS {
         println!("  {:<30} {}", b.name, b.story);
     }
@@ -55,24 +72,48 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
         exceptions_table: Some("demo-exceptions".to_owned()),
     };
 
-    step(1, "Baseline: scan, classify, propose exceptions for the intended public buckets");
+    step(
+        1,
+        "Baseline: scan, classify, propose exceptions for the intended public buckets",
+    );
     let reader = ctx.reader();
     let exceptions = DynamoExceptionStore::new(db.clone(), "demo-exceptions");
-    println!("  {:<30} {:<7} {:<15} {:<9} exposure", "bucket", "public", "intent", "severity");
+    println!(
+        "  {:<30} {:<7} {:<15} {:<9} exposure",
+        "bucket", "public", "intent", "severity"
+    );
     for b in BUCKETS {
-        let mut snapshot = Box::pin(reader.snapshot(b.name, None, SnapshotOptions::default())).await;
+        let mut snapshot =
+            Box::pin(reader.snapshot(b.name, None, SnapshotOptions::default())).await;
         let verdict = evaluate(&snapshot);
         Box::pin(reader.enrich_for_classification(&mut snapshot, CLASSIFY_SAMPLE)).await;
         let c = classify(&snapshot);
         let sev = severity(&verdict, c.intent);
-        let intent = serde_json::to_value(c.intent)?.as_str().unwrap_or_default().to_owned();
-        println!("  {:<30} {:<7} {:<15} {:<9} {}", b.name, if verdict.public { "YES" } else { "no" }, intent, sev.to_string(), verdict.exposure.union(verdict.latent).names().join("+"));
+        let intent = serde_json::to_value(c.intent)?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        println!(
+            "  {:<30} {:<7} {:<15} {:<9} {}",
+            b.name,
+            if verdict.public { "YES" } else { "no" },
+            intent,
+            sev.to_string(),
+            verdict.exposure.union(verdict.latent).names().join("+")
+        );
         if verdict.public && c.intent == Intent::PublicContent {
             let now = Utc::now();
             let e = Exception {
                 bucket: b.name.to_owned(),
                 allows: vec!["read".to_owned()],
-                reason: format!("classified public-content: {}", c.reasons.iter().map(|r| r.detail.as_str()).collect::<Vec<_>>().join("; ")),
+                reason: format!(
+                    "classified public-content: {}",
+                    c.reasons
+                        .iter()
+                        .map(|r| r.detail.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
                 owner: snapshot.tag("team").unwrap_or("unassigned").to_owned(),
                 approved_by: "demo-reviewer".to_owned(),
                 created_at: now,
@@ -84,32 +125,63 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     }
 
     let config = PipelineConfig {
-        decide: DecideConfig { modes: CategoryModes::default(), harden_missing_bpa: false },
+        decide: DecideConfig {
+            modes: CategoryModes::default(),
+            harden_missing_bpa: false,
+        },
         ..PipelineConfig::default()
     };
     let pipeline = ctx.pipeline(&pipeline_args, config).await?;
 
-    step(2, "Autopilot: a CloudTrail PutBucketPolicy event for the customer-data bucket");
-    let event = ApiCallEvent::from_value(&cloudtrail_event("PutBucketPolicy", demo::CUSTOMER_DATA, &ctx.account_id))?;
+    step(
+        2,
+        "Autopilot: a CloudTrail PutBucketPolicy event for the customer-data bucket",
+    );
+    let event = ApiCallEvent::from_value(&cloudtrail_event(
+        "PutBucketPolicy",
+        demo::CUSTOMER_DATA,
+        &ctx.account_id,
+    ))?;
     let started = Instant::now();
     let outcome = pipeline.handle_event(&event).await?;
     print_event(&outcome);
     println!("  handled in {} ms (the same pipeline the remediator Lambda runs; `make test` drives the real binary)", started.elapsed().as_millis());
 
-    step(3, "Co-pilot: the integration bucket (unknown intent) gets a proposal, not a change");
-    let event = ApiCallEvent::from_value(&cloudtrail_event("PutBucketPolicy", demo::INTEGRATION, &ctx.account_id))?;
+    step(
+        3,
+        "Co-pilot: the integration bucket (unknown intent) gets a proposal, not a change",
+    );
+    let event = ApiCallEvent::from_value(&cloudtrail_event(
+        "PutBucketPolicy",
+        demo::INTEGRATION,
+        &ctx.account_id,
+    ))?;
     let outcome = pipeline.handle_event(&event).await?;
     print_event(&outcome);
     println!("  approve with: bucketward approve <action id> (or the link in the notification)");
 
     step(4, "Sweep: a change no event reported");
     demo::silent_change(s3).await?;
-    println!("  {} lost its BPA and got a public-read policy; no CloudTrail event was delivered", demo::SILENT);
-    let summary = sweep(&pipeline, &SweepOptions { concurrency: 8, ..SweepOptions::default() }, |_| {}).await?;
-    print!("{}", crate::commands::sweep::table(&summary, bucketward::decide::Mode::Autopilot));
+    println!(
+        "  {} lost its BPA and got a public-read policy; no CloudTrail event was delivered",
+        demo::SILENT
+    );
+    let summary = sweep(
+        &pipeline,
+        &SweepOptions {
+            concurrency: 8,
+            ..SweepOptions::default()
+        },
+        |_| {},
+    )
+    .await?;
+    print!(
+        "{}",
+        crate::commands::sweep::table(&summary, bucketward::decide::Mode::Autopilot)
+    );
 
     step(5, "Where things stand");
-    println!("  {:<30} {:<7} {}", "bucket", "public", "why");
+    println!("  {:<30} {:<7} why", "bucket", "public");
     for b in BUCKETS {
         let snapshot = Box::pin(reader.snapshot(b.name, None, SnapshotOptions::default())).await;
         let v = evaluate(&snapshot);
@@ -119,7 +191,11 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
             (false, false) => "left alone: private".to_owned(),
             (true, true) => "still public: waiting for an approval (co-pilot)".to_owned(),
         };
-        println!("  {:<30} {:<7} {why}", b.name, if v.public { "YES" } else { "no" });
+        println!(
+            "  {:<30} {:<7} {why}",
+            b.name,
+            if v.public { "YES" } else { "no" }
+        );
     }
     println!("\nRecords are in the `demo-audit` table; `bucketward rollback <action id> --audit-table demo-audit` restores any change.");
     Ok(exit::OK)
@@ -130,10 +206,16 @@ fn print_event(outcome: &EventOutcome) {
         println!(
             "  {} is {}; intent {:?}, severity {}; decision {}",
             result.bucket,
-            if result.public { "PUBLIC" } else { "not public" },
+            if result.public {
+                "PUBLIC"
+            } else {
+                "not public"
+            },
             result.intent,
             result.severity,
-            serde_json::to_value(&result.decision).map(|v| v["decision"].to_string()).unwrap_or_default()
+            serde_json::to_value(&result.decision)
+                .map(|v| v["decision"].to_string())
+                .unwrap_or_default()
         );
         for a in &result.applied {
             println!("    applied: {a}");

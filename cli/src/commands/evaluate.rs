@@ -74,7 +74,11 @@ pub fn table(verdict: &Verdict) -> String {
     let _ = writeln!(out, "policy is public  {}", yes(verdict.policy_is_public));
     let _ = writeln!(out, "ACL is public     {}", yes(verdict.acl_is_public));
     if !verdict.findings.is_empty() {
-        let _ = writeln!(out, "\n{:<8} {:<13} {:<28} message", "status", "layer", "code");
+        let _ = writeln!(
+            out,
+            "\n{:<8} {:<13} {:<28} message",
+            "status", "layer", "code"
+        );
         for f in &verdict.findings {
             let status = match f.status {
                 Status::Public => "PUBLIC",
@@ -85,11 +89,7 @@ pub fn table(verdict: &Verdict) -> String {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "{status:<8} {layer:<13} {:<28} {}",
-                f.code, f.message
-            );
+            let _ = writeln!(out, "{status:<8} {layer:<13} {:<28} {}", f.code, f.message);
         }
     }
     out

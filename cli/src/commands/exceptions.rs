@@ -6,10 +6,10 @@ use anyhow::Context as _;
 use bucketward::aws::dynamo::DynamoExceptionStore;
 use bucketward::aws::s3::SnapshotOptions;
 use bucketward::classify::{classify, Intent};
+use bucketward::evaluate;
 use bucketward::exception::Exception;
 use bucketward::pipeline::CLASSIFY_SAMPLE;
 use bucketward::severity::severity;
-use bucketward::evaluate;
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -64,15 +64,27 @@ pub enum ExceptionsCommand {
 }
 
 fn store(ctx: &Context, table: Option<&String>) -> anyhow::Result<DynamoExceptionStore> {
-    let table = table.context("no exceptions table: pass --exceptions-table or set BUCKETWARD_EXCEPTIONS_TABLE")?;
-    Ok(DynamoExceptionStore::new(ctx.clients.dynamodb.clone(), table))
+    let table = table.context(
+        "no exceptions table: pass --exceptions-table or set BUCKETWARD_EXCEPTIONS_TABLE",
+    )?;
+    Ok(DynamoExceptionStore::new(
+        ctx.clients.dynamodb.clone(),
+        table,
+    ))
 }
 
 pub async fn run(args: &ExceptionsArgs) -> anyhow::Result<u8> {
     let ctx = Context::load(&args.aws).await?;
     let store = store(&ctx, args.exceptions_table.as_ref())?;
     match &args.command {
-        ExceptionsCommand::Add { bucket, allow, reason, owner, approved_by, days } => {
+        ExceptionsCommand::Add {
+            bucket,
+            allow,
+            reason,
+            owner,
+            approved_by,
+            days,
+        } => {
             let now = Utc::now();
             let e = Exception {
                 bucket: bucket.clone(),
@@ -96,7 +108,11 @@ pub async fn run(args: &ExceptionsArgs) -> anyhow::Result<u8> {
             } else {
                 let now = Utc::now();
                 for e in &list {
-                    let state = if e.expires_at <= now { "EXPIRED" } else { "active" };
+                    let state = if e.expires_at <= now {
+                        "EXPIRED"
+                    } else {
+                        "active"
+                    };
                     println!("{state:<8} {}", e.describe());
                 }
             }
@@ -112,7 +128,8 @@ pub async fn run(args: &ExceptionsArgs) -> anyhow::Result<u8> {
         ExceptionsCommand::Import { file, approved_by } => {
             let name = display_name(file);
             let text = read_document(file).map_err(anyhow::Error::msg)?;
-            let baseline: Baseline = serde_json::from_str(&text).with_context(|| format!("{name} is not a baseline file"))?;
+            let baseline: Baseline = serde_json::from_str(&text)
+                .with_context(|| format!("{name} is not a baseline file"))?;
             let mut imported = Vec::new();
             for mut e in baseline.proposed_exceptions {
                 if e.approved_by.trim().is_empty() {
@@ -120,7 +137,8 @@ pub async fn run(args: &ExceptionsArgs) -> anyhow::Result<u8> {
                         e.approved_by.clone_from(by);
                     }
                 }
-                e.validate().with_context(|| format!("{name}: not imported, nothing was written"))?;
+                e.validate()
+                    .with_context(|| format!("{name}: not imported, nothing was written"))?;
                 imported.push(e);
             }
             for e in &imported {
@@ -171,7 +189,13 @@ pub struct BaselineArgs {
 pub async fn baseline(args: &BaselineArgs) -> anyhow::Result<u8> {
     let ctx = Context::load(&args.aws).await?;
     let reader = ctx.reader();
-    let buckets = ctx.clients.s3.list_buckets().send().await.context("cannot list buckets")?;
+    let buckets = ctx
+        .clients
+        .s3
+        .list_buckets()
+        .send()
+        .await
+        .context("cannot list buckets")?;
     let now = Utc::now();
     let mut file = Baseline {
         generated_at: now,
@@ -183,7 +207,8 @@ pub async fn baseline(args: &BaselineArgs) -> anyhow::Result<u8> {
     for b in buckets.buckets() {
         let Some(name) = b.name() else { continue };
         file.scanned += 1;
-        let mut snapshot = Box::pin(reader.snapshot(name, b.bucket_region(), SnapshotOptions::default())).await;
+        let mut snapshot =
+            Box::pin(reader.snapshot(name, b.bucket_region(), SnapshotOptions::default())).await;
         let verdict = evaluate(&snapshot);
         if !verdict.public && !verdict.has_latent() {
             continue;
@@ -195,14 +220,23 @@ pub async fn baseline(args: &BaselineArgs) -> anyhow::Result<u8> {
         // Only read-only exposure is proposed: writes and ACL changes are never excepted here.
         let read_only: Vec<String> = [("read", exposure.read), ("list", exposure.list)]
             .into_iter()
-            .filter_map(|(k, on)| on.then(|| k.to_owned()))
+            .filter(|(_, on)| *on)
+            .map(|(k, _)| k.to_owned())
             .collect();
         if c.intent == Intent::PublicContent && !read_only.is_empty() {
             file.proposed_exceptions.push(Exception {
                 bucket: name.to_owned(),
                 allows: read_only,
-                reason: format!("classified public-content ({:.0}% confidence): {}", c.confidence * 100.0, reasons.join("; ")),
-                owner: snapshot.tag("owner").or_else(|| snapshot.tag("team")).unwrap_or("unassigned").to_owned(),
+                reason: format!(
+                    "classified public-content ({:.0}% confidence): {}",
+                    c.confidence * 100.0,
+                    reasons.join("; ")
+                ),
+                owner: snapshot
+                    .tag("owner")
+                    .or_else(|| snapshot.tag("team"))
+                    .unwrap_or("unassigned")
+                    .to_owned(),
                 approved_by: String::new(),
                 created_at: now,
                 expires_at: now + Duration::days(args.days),
@@ -229,8 +263,18 @@ pub async fn baseline(args: &BaselineArgs) -> anyhow::Result<u8> {
         println!("  intended  {:<40} allows {}", e.bucket, e.allows.join("+"));
     }
     for f in &file.to_fix {
-        println!("  fix       {:<40} {} ({:?}, {})", f.bucket, f.severity, f.intent, f.exposure.join("+"));
+        println!(
+            "  fix       {:<40} {} ({:?}, {})",
+            f.bucket,
+            f.severity,
+            f.intent,
+            f.exposure.join("+")
+        );
     }
-    println!("review {}, fill in approved_by, then: bucketward exceptions import {}", args.output.display(), args.output.display());
+    println!(
+        "review {}, fill in approved_by, then: bucketward exceptions import {}",
+        args.output.display(),
+        args.output.display()
+    );
     Ok(exit::OK)
 }

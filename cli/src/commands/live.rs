@@ -135,7 +135,10 @@ pub struct RollbackArgs {
 
 pub async fn snapshot(args: &SnapshotArgs) -> anyhow::Result<u8> {
     let ctx = Context::load(&args.aws).await?;
-    let snapshot = ctx.reader().snapshot(&args.bucket, None, args.options()).await;
+    let snapshot = ctx
+        .reader()
+        .snapshot(&args.bucket, None, args.options())
+        .await;
     println!("{}", serde_json::to_string_pretty(&snapshot)?);
     Ok(exit::OK)
 }
@@ -152,7 +155,15 @@ pub async fn plan_cmd(args: &PlanCmdArgs) -> anyhow::Result<u8> {
         println!("{}", serde_json::to_string_pretty(&plan)?);
         return Ok(exit::OK);
     }
-    println!("bucket {}: {}", plan.bucket, if verdict.public { "PUBLIC" } else { "not public" });
+    println!(
+        "bucket {}: {}",
+        plan.bucket,
+        if verdict.public {
+            "PUBLIC"
+        } else {
+            "not public"
+        }
+    );
     if plan.steps.is_empty() {
         println!("nothing to change");
     }
@@ -205,7 +216,9 @@ fn print_record(record: &ActionRecord) {
     println!("bucket   {}", record.bucket);
     println!("outcome  {outcome}");
     match record.outcome {
-        Outcome::NothingToDo => println!("nothing to change: no public access beyond what is allowed"),
+        Outcome::NothingToDo => {
+            println!("nothing to change: no public access beyond what is allowed")
+        }
         Outcome::DryRun => {
             for step in &record.plan.steps {
                 println!("would: {}", step.summary);
@@ -238,7 +251,10 @@ fn print_record(record: &ActionRecord) {
                 .unwrap_or_default()
         );
     }
-    if matches!(record.outcome, Outcome::Fixed | Outcome::Failed | Outcome::Unverified) {
+    if matches!(
+        record.outcome,
+        Outcome::Fixed | Outcome::Failed | Outcome::Unverified
+    ) {
         println!("rollback: bucketward rollback {}", record.action_id);
     }
 }
@@ -247,13 +263,23 @@ pub async fn rollback(args: &RollbackArgs) -> anyhow::Result<u8> {
     let ctx = Context::load(&args.aws).await?;
     let report = match &args.audit_table {
         Some(table) => {
-            let store = bucketward::aws::dynamo::DynamoActionStore::new(ctx.clients.dynamodb.clone(), table);
+            let store = bucketward::aws::dynamo::DynamoActionStore::new(
+                ctx.clients.dynamodb.clone(),
+                table,
+            );
             ctx.remediator().rollback(&args.action_id, &store).await?
         }
-        None => ctx.remediator().rollback(&args.action_id, &ctx.store).await?,
+        None => {
+            ctx.remediator()
+                .rollback(&args.action_id, &ctx.store)
+                .await?
+        }
     };
     if report.differences.is_empty() {
-        println!("restored {} to its state before {}", report.bucket, report.action_id);
+        println!(
+            "restored {} to its state before {}",
+            report.bucket, report.action_id
+        );
         Ok(exit::OK)
     } else {
         for d in &report.differences {

@@ -62,9 +62,15 @@ impl SweepArgs {
 pub async fn run(args: &SweepArgs) -> anyhow::Result<u8> {
     let ctx = Context::load(&args.aws).await?;
     let config = PipelineConfig {
-        decide: DecideConfig { modes: args.modes(), harden_missing_bpa: args.harden_bpa },
+        decide: DecideConfig {
+            modes: args.modes(),
+            harden_missing_bpa: args.harden_bpa,
+        },
         plan: args.plan.options()?,
-        snapshot: SnapshotOptions { lean: true, ..SnapshotOptions::default() },
+        snapshot: SnapshotOptions {
+            lean: true,
+            ..SnapshotOptions::default()
+        },
     };
     let pipeline = ctx.pipeline(&args.pipeline, config).await?;
     let options = SweepOptions {
@@ -72,14 +78,17 @@ pub async fn run(args: &SweepArgs) -> anyhow::Result<u8> {
         start_after: args.start_after.clone(),
         ..SweepOptions::default()
     };
-    let bar = (std::io::stderr().is_terminal() && matches!(args.output, Output::Table)).then(|| {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} buckets [{elapsed_precise}] {msg}")
+    let bar =
+        (std::io::stderr().is_terminal() && matches!(args.output, Output::Table)).then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {pos}/{len} buckets [{elapsed_precise}] {msg}",
+                )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+            );
+            bar
+        });
     let summary = sweep(&pipeline, &options, |p| {
         if let Some(bar) = &bar {
             match p {
@@ -110,7 +119,10 @@ pub fn table(s: &SweepSummary, mode: Mode) -> String {
     if !s.items.is_empty() {
         out.push_str(&format!("{:<40} {:<11} detail\n", "bucket", "status"));
         for item in &s.items {
-            out.push_str(&format!("{:<40} {:<11} {}\n", item.bucket, item.status, item.detail));
+            out.push_str(&format!(
+                "{:<40} {:<11} {}\n",
+                item.bucket, item.status, item.detail
+            ));
         }
         out.push('\n');
     }
@@ -123,7 +135,10 @@ pub fn table(s: &SweepSummary, mode: Mode) -> String {
         s.buckets_per_second,
         s.calls_per_bucket,
         s.duration_ms,
-        s.checkpoint.as_deref().map(|c| format!("; incomplete, continue with --start-after {c}")).unwrap_or_default()
+        s.checkpoint
+            .as_deref()
+            .map(|c| format!("; incomplete, continue with --start-after {c}"))
+            .unwrap_or_default()
     ));
     out
 }
@@ -155,11 +170,18 @@ pub async fn handle_event(args: &HandleEventArgs) -> anyhow::Result<u8> {
     };
     let ctx = Context::load(&args.aws).await?;
     let config = PipelineConfig {
-        decide: DecideConfig { modes: CategoryModes::all(args.mode), harden_missing_bpa: false },
+        decide: DecideConfig {
+            modes: CategoryModes::all(args.mode),
+            harden_missing_bpa: false,
+        },
         plan: args.plan.options()?,
         snapshot: SnapshotOptions::default(),
     };
-    let outcome = ctx.pipeline(&args.pipeline, config).await?.handle_event(&event).await?;
+    let outcome = ctx
+        .pipeline(&args.pipeline, config)
+        .await?
+        .handle_event(&event)
+        .await?;
     println!("{}", serde_json::to_string_pretty(&outcome)?);
     Ok(exit::OK)
 }

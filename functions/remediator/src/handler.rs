@@ -39,10 +39,13 @@ async fn handle_payload(state: &State, payload: &Value) -> Result<Value, Error> 
     let clients = &state.clients;
     // Without its exceptions the pipeline could break an intended public bucket: fail (and
     // retry) rather than act without them.
-    let exceptions = load_exceptions(&clients.dynamodb, state.config.exceptions_table.as_deref()).await?;
+    let exceptions =
+        load_exceptions(&clients.dynamodb, state.config.exceptions_table.as_deref()).await?;
     let pipeline = Pipeline {
         remediator: Remediator::new(SnapshotReader::new(clients.clone(), &state.account_id)),
-        store: state.config.action_store(&clients.dynamodb, &state.account_id),
+        store: state
+            .config
+            .action_store(&clients.dynamodb, &state.account_id),
         dedupe: DynamoDedupe::new(clients.dynamodb.clone(), &state.config.dedupe_table),
         notifier: SnsNotifier::new(clients.sns.clone(), &state.config.topic_arn),
         config: state.config.pipeline,
@@ -51,7 +54,9 @@ async fn handle_payload(state: &State, payload: &Value) -> Result<Value, Error> 
     let outcome = pipeline.handle_event(&event).await?;
     let now = Utc::now();
     match &outcome {
-        EventOutcome::Bucket { result, .. } => println!("{}", result.metrics_line("remediator", now)),
+        EventOutcome::Bucket { result, .. } => {
+            println!("{}", result.metrics_line("remediator", now))
+        }
         EventOutcome::Account { buckets, .. } => {
             for b in buckets {
                 println!("{}", b.metrics_line("remediator", now));

@@ -44,7 +44,9 @@ impl Settings {
         Ok(Self {
             concurrency: usize::try_from(number("BUCKETWARD_SWEEP_CONCURRENCY", 16)?).unwrap_or(16),
             margin: Duration::from_secs(number("BUCKETWARD_SWEEP_MARGIN_SECONDS", 60)?),
-            queue_url: std::env::var("BUCKETWARD_SWEEP_QUEUE_URL").ok().filter(|v| !v.is_empty()),
+            queue_url: std::env::var("BUCKETWARD_SWEEP_QUEUE_URL")
+                .ok()
+                .filter(|v| !v.is_empty()),
             max_buckets: (max > 0).then(|| usize::try_from(max).unwrap_or(usize::MAX)),
         })
     }
@@ -79,7 +81,11 @@ fn continuation_of(payload: &Value) -> Result<Option<Continuation>, String> {
 
 pub async fn handle(state: &State, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let span = tracing::info_span!("sweep", request_id = %event.context.request_id);
-    let remaining = event.context.deadline().duration_since(std::time::SystemTime::now()).unwrap_or_default();
+    let remaining = event
+        .context
+        .deadline()
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
     run(state, &event.payload, remaining).instrument(span).await
 }
 
@@ -92,14 +98,20 @@ async fn run(state: &State, payload: &Value, remaining: Duration) -> Result<Valu
         }
     };
     let clients = &state.clients;
-    let exceptions = load_exceptions(&clients.dynamodb, state.config.exceptions_table.as_deref()).await?;
+    let exceptions =
+        load_exceptions(&clients.dynamodb, state.config.exceptions_table.as_deref()).await?;
     let pipeline = Pipeline {
         remediator: Remediator::new(SnapshotReader::new(clients.clone(), &state.account_id)),
-        store: state.config.action_store(&clients.dynamodb, &state.account_id),
+        store: state
+            .config
+            .action_store(&clients.dynamodb, &state.account_id),
         dedupe: MemoryDedupe::default(),
         notifier: SnsNotifier::new(clients.sns.clone(), &state.config.topic_arn),
         config: PipelineConfig {
-            snapshot: SnapshotOptions { lean: true, ..state.config.pipeline.snapshot },
+            snapshot: SnapshotOptions {
+                lean: true,
+                ..state.config.pipeline.snapshot
+            },
             ..state.config.pipeline
         },
         exceptions,
@@ -112,8 +124,18 @@ async fn run(state: &State, payload: &Value, remaining: Duration) -> Result<Valu
     };
     tracing::info!(start_after = ?options.start_after, "sweep starting");
     let summary = sweep(&pipeline, &options, |_| {}).await?;
-    println!("{}", summary.metrics_line("sweeper", Utc::now().timestamp_millis()));
-    tracing::info!(seen = summary.seen, public = summary.public, fixed = summary.fixed, errors = summary.errors, complete = summary.complete, "sweep finished");
+    println!(
+        "{}",
+        summary.metrics_line("sweeper", Utc::now().timestamp_millis())
+    );
+    tracing::info!(
+        seen = summary.seen,
+        public = summary.public,
+        fixed = summary.fixed,
+        errors = summary.errors,
+        complete = summary.complete,
+        "sweep finished"
+    );
     let mut continued = false;
     if let (Some(checkpoint), Some(queue)) = (&summary.checkpoint, &state.settings.queue_url) {
         let next = Continuation {
@@ -133,9 +155,22 @@ mod tests {
     #[test]
     fn reads_continuations_from_sqs_or_directly() {
         let sqs = json!({"Records": [{"body": "{\"start_after\":\"b-0042\",\"generation\":2}"}]});
-        assert_eq!(continuation_of(&sqs).unwrap().unwrap().start_after, "b-0042");
-        assert_eq!(continuation_of(&json!({"start_after": "x"})).unwrap().unwrap().generation, 0);
-        assert!(continuation_of(&json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}})).unwrap().is_none());
+        assert_eq!(
+            continuation_of(&sqs).unwrap().unwrap().start_after,
+            "b-0042"
+        );
+        assert_eq!(
+            continuation_of(&json!({"start_after": "x"}))
+                .unwrap()
+                .unwrap()
+                .generation,
+            0
+        );
+        assert!(continuation_of(
+            &json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}})
+        )
+        .unwrap()
+        .is_none());
         assert!(continuation_of(&json!({"Records": [{"body": "nope"}]})).is_err());
     }
 }

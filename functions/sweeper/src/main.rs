@@ -26,7 +26,13 @@ async fn main() -> Result<(), Error> {
         None => clients.account_id().await?,
     };
     let sqs = aws_sdk_sqs::Client::new(clients.sdk_config());
-    let state = handler::State { clients, sqs, account_id, config, settings };
+    let state = handler::State {
+        clients,
+        sqs,
+        account_id,
+        config,
+        settings,
+    };
     let state = &state;
     run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
         handler::handle(state, event).await

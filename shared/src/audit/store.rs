@@ -49,8 +49,14 @@ pub fn draft_for(record: &ActionRecord) -> AuditDraft {
         "started_at": record.started_at,
         "finished_at": record.finished_at,
     });
-    let mut draft = AuditDraft::new(record.account_id.clone(), kind, payload).with_bucket(record.bucket.clone());
-    if let crate::action::Trigger::Event { event_id, event_time, .. } = &record.trigger {
+    let mut draft = AuditDraft::new(record.account_id.clone(), kind, payload)
+        .with_bucket(record.bucket.clone());
+    if let crate::action::Trigger::Event {
+        event_id,
+        event_time,
+        ..
+    } = &record.trigger
+    {
         draft = draft.with_event(event_id.clone(), *event_time);
     }
     draft

@@ -43,11 +43,16 @@ pub const BUCKETS: &[DemoBucket] = &[
 ];
 
 fn public_read(bucket: &str, sid: &str) -> String {
-    format!(r#"{{"Sid":"{sid}","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}"#)
+    format!(
+        r#"{{"Sid":"{sid}","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}"#
+    )
 }
 
 fn policy(statements: &[String]) -> String {
-    format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, statements.join(","))
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+        statements.join(",")
+    )
 }
 
 /// A public-read policy, as a copy-paste from a tutorial would have it.
@@ -60,13 +65,23 @@ pub async fn build_account(s3: &aws_sdk_s3::Client, account_id: &str) -> Result<
     for b in BUCKETS {
         match s3.create_bucket().bucket(b.name).send().await {
             Ok(_) => {}
-            Err(e) if matches!(super::error::error_code(&e).as_str(), "BucketAlreadyOwnedByYou" | "BucketAlreadyExists") => {}
+            Err(e)
+                if matches!(
+                    super::error::error_code(&e).as_str(),
+                    "BucketAlreadyOwnedByYou" | "BucketAlreadyExists"
+                ) => {}
             Err(e) => return Err(aws_error("CreateBucket", e)),
         }
         ownership(s3, b.name, ObjectOwnership::ObjectWriter).await?;
     }
     let put_policy = |bucket: &'static str, text: String| async move {
-        s3.put_bucket_policy().bucket(bucket).policy(text).send().await.map(|_| ()).map_err(|e| aws_error("PutBucketPolicy", e))
+        s3.put_bucket_policy()
+            .bucket(bucket)
+            .policy(text)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_error("PutBucketPolicy", e))
     };
     put_policy(DEV_PROMOTED, public_read_policy(DEV_PROMOTED)).await?;
     put_policy(
@@ -109,15 +124,33 @@ pub async fn build_account(s3: &aws_sdk_s3::Client, account_id: &str) -> Result<
         .bucket(WEBSITE)
         .website_configuration(
             WebsiteConfiguration::builder()
-                .index_document(IndexDocument::builder().suffix("index.html").build().map_err(|e| build("PutBucketWebsite", e))?)
+                .index_document(
+                    IndexDocument::builder()
+                        .suffix("index.html")
+                        .build()
+                        .map_err(|e| build("PutBucketWebsite", e))?,
+                )
                 .build(),
         )
         .send()
         .await
         .map_err(|e| aws_error("PutBucketWebsite", e))?;
-    tag(s3, CDN, &[("team", "web-platform"), ("bucketward:intent", "public-content")]).await?;
+    tag(
+        s3,
+        CDN,
+        &[
+            ("team", "web-platform"),
+            ("bucketward:intent", "public-content"),
+        ],
+    )
+    .await?;
     tag(s3, WEBSITE, &[("team", "marketing")]).await?;
-    tag(s3, CUSTOMER_DATA, &[("team", "billing"), ("data-classification", "confidential")]).await?;
+    tag(
+        s3,
+        CUSTOMER_DATA,
+        &[("team", "billing"), ("data-classification", "confidential")],
+    )
+    .await?;
     for (bucket, key, ct) in [
         (CDN, "img/logo.png", "image/png"),
         (CDN, "css/site.css", "text/css"),
@@ -127,13 +160,33 @@ pub async fn build_account(s3: &aws_sdk_s3::Client, account_id: &str) -> Result<
         (CUSTOMER_DATA, "exports/customers-2024.csv", "text/csv"),
         (CUSTOMER_DATA, "dumps/billing.sql", "application/sql"),
         (DEV_PROMOTED, "reports/q3.csv", "text/csv"),
-        (SILENT, "datasets/train.parquet", "application/vnd.apache.parquet"),
+        (
+            SILENT,
+            "datasets/train.parquet",
+            "application/vnd.apache.parquet",
+        ),
     ] {
-        s3.put_object().bucket(bucket).key(key).content_type(ct).body(format!("demo {key}").into_bytes().into()).send().await.map_err(|e| aws_error("PutObject", e))?;
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(ct)
+            .body(format!("demo {key}").into_bytes().into())
+            .send()
+            .await
+            .map_err(|e| aws_error("PutObject", e))?;
     }
     // The legacy bucket: public-read on the bucket and on its objects.
-    s3.put_bucket_acl().bucket(LEGACY).acl(BucketCannedAcl::PublicRead).send().await.map_err(|e| aws_error("PutBucketAcl", e))?;
-    for key in ["2017/export-01.csv", "2017/export-02.csv", "2017/readme.txt"] {
+    s3.put_bucket_acl()
+        .bucket(LEGACY)
+        .acl(BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .map_err(|e| aws_error("PutBucketAcl", e))?;
+    for key in [
+        "2017/export-01.csv",
+        "2017/export-02.csv",
+        "2017/readme.txt",
+    ] {
         s3.put_object()
             .bucket(LEGACY)
             .key(key)
@@ -149,25 +202,61 @@ pub async fn build_account(s3: &aws_sdk_s3::Client, account_id: &str) -> Result<
 
 /// The change no event reports: the silent bucket loses its BPA and gets a public policy.
 pub async fn silent_change(s3: &aws_sdk_s3::Client) -> Result<(), AwsError> {
-    s3.delete_public_access_block().bucket(SILENT).send().await.map_err(|e| aws_error("DeletePublicAccessBlock", e))?;
-    s3.put_bucket_policy().bucket(SILENT).policy(public_read_policy(SILENT)).send().await.map_err(|e| aws_error("PutBucketPolicy", e))?;
+    s3.delete_public_access_block()
+        .bucket(SILENT)
+        .send()
+        .await
+        .map_err(|e| aws_error("DeletePublicAccessBlock", e))?;
+    s3.put_bucket_policy()
+        .bucket(SILENT)
+        .policy(public_read_policy(SILENT))
+        .send()
+        .await
+        .map_err(|e| aws_error("PutBucketPolicy", e))?;
     Ok(())
 }
 
-async fn ownership(s3: &aws_sdk_s3::Client, bucket: &str, o: ObjectOwnership) -> Result<(), AwsError> {
-    let rule = OwnershipControlsRule::builder().object_ownership(o).build().map_err(|e| build("PutBucketOwnershipControls", e))?;
-    let controls = OwnershipControls::builder().rules(rule).build().map_err(|e| build("PutBucketOwnershipControls", e))?;
-    s3.put_bucket_ownership_controls().bucket(bucket).ownership_controls(controls).send().await.map(|_| ()).map_err(|e| aws_error("PutBucketOwnershipControls", e))
+async fn ownership(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    o: ObjectOwnership,
+) -> Result<(), AwsError> {
+    let rule = OwnershipControlsRule::builder()
+        .object_ownership(o)
+        .build()
+        .map_err(|e| build("PutBucketOwnershipControls", e))?;
+    let controls = OwnershipControls::builder()
+        .rules(rule)
+        .build()
+        .map_err(|e| build("PutBucketOwnershipControls", e))?;
+    s3.put_bucket_ownership_controls()
+        .bucket(bucket)
+        .ownership_controls(controls)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| aws_error("PutBucketOwnershipControls", e))
 }
 
 async fn tag(s3: &aws_sdk_s3::Client, bucket: &str, tags: &[(&str, &str)]) -> Result<(), AwsError> {
     let mut set = Vec::new();
     for (k, v) in tags {
-        set.push(Tag::builder().key(*k).value(*v).build().map_err(|e| build("PutBucketTagging", e))?);
+        set.push(
+            Tag::builder()
+                .key(*k)
+                .value(*v)
+                .build()
+                .map_err(|e| build("PutBucketTagging", e))?,
+        );
     }
     s3.put_bucket_tagging()
         .bucket(bucket)
-        .tagging(Tagging::builder().set_tag_set(Some(set)).build().map_err(|e| build("PutBucketTagging", e))?)
+        .tagging(
+            Tagging::builder()
+                .set_tag_set(Some(set))
+                .build()
+                .map_err(|e| build("PutBucketTagging", e))?,
+        )
         .send()
         .await
         .map(|_| ())
@@ -175,5 +264,10 @@ async fn tag(s3: &aws_sdk_s3::Client, bucket: &str, tags: &[(&str, &str)]) -> Re
 }
 
 fn build(operation: &'static str, e: aws_smithy_types::error::operation::BuildError) -> AwsError {
-    AwsError { operation, code: "InvalidRequest".to_owned(), message: Some(e.to_string()), source: Box::new(e) }
+    AwsError {
+        operation,
+        code: "InvalidRequest".to_owned(),
+        message: Some(e.to_string()),
+        source: Box::new(e),
+    }
 }

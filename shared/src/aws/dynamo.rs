@@ -230,7 +230,10 @@ pub struct DynamoExceptionStore {
 
 impl DynamoExceptionStore {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     /// Every exception, expired ones included.
@@ -248,7 +251,9 @@ impl DynamoExceptionStore {
                 .map_err(|e| backend(aws_error("Scan", e)))?;
             for item in page.items() {
                 if let Some(AttributeValue::S(json)) = item.get("exception") {
-                    out.push(serde_json::from_str(json).map_err(|e| StoreError::Backend(Box::new(e)))?);
+                    out.push(
+                        serde_json::from_str(json).map_err(|e| StoreError::Backend(Box::new(e)))?,
+                    );
                 }
             }
             match page.last_evaluated_key {
@@ -262,13 +267,17 @@ impl DynamoExceptionStore {
 
     /// Adds or replaces the exception for its bucket pattern.
     pub async fn put(&self, exception: &crate::exception::Exception) -> Result<(), StoreError> {
-        let json = serde_json::to_string(exception).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let json =
+            serde_json::to_string(exception).map_err(|e| StoreError::Backend(Box::new(e)))?;
         self.client
             .put_item()
             .table_name(&self.table)
             .item("pk", AttributeValue::S(exception.bucket.clone()))
             .item("exception", AttributeValue::S(json))
-            .item("expires_at", AttributeValue::N(exception.expires_at.timestamp().to_string()))
+            .item(
+                "expires_at",
+                AttributeValue::N(exception.expires_at.timestamp().to_string()),
+            )
             .send()
             .await
             .map(|_| ())

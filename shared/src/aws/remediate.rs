@@ -211,10 +211,11 @@ impl Remediator {
         }
 
         // Read back and re-evaluate.
-        let after = Box::pin(
-            self.reader
-                .snapshot(&current.bucket, region.as_deref(), options.snapshot),
-        )
+        let after = Box::pin(self.reader.snapshot(
+            &current.bucket,
+            region.as_deref(),
+            options.snapshot,
+        ))
         .await;
         let verdict_after = evaluate(&after);
         if is_gone(&after) {

@@ -347,9 +347,18 @@ impl SnapshotReader {
         let bucket = snapshot.bucket.clone();
         let skipped_metadata = snapshot.skipped.iter().any(|l| l == "Website");
         let (website, tags, encryption, listing) = tokio::join!(
-            maybe(skipped_metadata, s3.get_bucket_website().bucket(&bucket).send()),
-            maybe(skipped_metadata, s3.get_bucket_tagging().bucket(&bucket).send()),
-            maybe(skipped_metadata, s3.get_bucket_encryption().bucket(&bucket).send()),
+            maybe(
+                skipped_metadata,
+                s3.get_bucket_website().bucket(&bucket).send()
+            ),
+            maybe(
+                skipped_metadata,
+                s3.get_bucket_tagging().bucket(&bucket).send()
+            ),
+            maybe(
+                skipped_metadata,
+                s3.get_bucket_encryption().bucket(&bucket).send()
+            ),
             maybe(
                 snapshot.objects.is_empty() && sample > 0,
                 s3.list_objects_v2()
@@ -365,15 +374,26 @@ impl SnapshotReader {
             snapshot.tags = o
                 .tag_set()
                 .iter()
-                .map(|t| Tag { key: t.key().to_owned(), value: t.value().to_owned() })
+                .map(|t| Tag {
+                    key: t.key().to_owned(),
+                    value: t.value().to_owned(),
+                })
                 .collect();
         }
         if let Some(Ok(o)) = encryption {
-            snapshot.encryption = o.server_side_encryption_configuration.map(|c| encryption_json(&c));
+            snapshot.encryption = o
+                .server_side_encryption_configuration
+                .map(|c| encryption_json(&c));
         }
-        snapshot.skipped.retain(|l| !matches!(l.as_str(), "Website" | "Tags" | "Encryption"));
+        snapshot
+            .skipped
+            .retain(|l| !matches!(l.as_str(), "Website" | "Tags" | "Encryption"));
         if let Some(Ok(listing)) = listing {
-            let keys: Vec<String> = listing.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect();
+            let keys: Vec<String> = listing
+                .contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned))
+                .collect();
             let s3 = &s3;
             let bucket = bucket.as_str();
             snapshot.objects = stream::iter(keys)

@@ -139,7 +139,7 @@ fn source_ip_is_fixed(text: &str) -> bool {
         }
         Ok(IpAddr::V6(_)) => {
             let prefix = prefix.unwrap_or(128);
-            prefix <= 128 && prefix >= 32
+            (32..=128).contains(&prefix)
         }
         Err(_) => false,
     }

@@ -32,12 +32,22 @@ async fn seed(emu: &Emulator, n: usize) {
                 s3.create_bucket().bucket(&b).send().await.expect("create");
                 match i % 20 {
                     0 => {
-                        s3.put_bucket_policy().bucket(&b).policy(scenario::mixed_policy(&b)).send().await.expect("policy");
+                        s3.put_bucket_policy()
+                            .bucket(&b)
+                            .policy(scenario::mixed_policy(&b))
+                            .send()
+                            .await
+                            .expect("policy");
                     }
                     1 => scenario::put_legacy_acl(s3, &b, false).await,
                     2 => {}
                     _ => {
-                        s3.put_public_access_block().bucket(&b).public_access_block_configuration(all_on).send().await.expect("bpa");
+                        s3.put_public_access_block()
+                            .bucket(&b)
+                            .public_access_block_configuration(all_on)
+                            .send()
+                            .await
+                            .expect("bpa");
                     }
                 }
             }
@@ -51,7 +61,11 @@ async fn ceiling(emu: &Emulator, n: usize, requests: usize, concurrency: usize) 
     let started = Instant::now();
     stream::iter(0..requests)
         .for_each_concurrent(concurrency, |i| async move {
-            let _ = s3.get_public_access_block().bucket(format!("bench-{:06}", i % n)).send().await;
+            let _ = s3
+                .get_public_access_block()
+                .bucket(format!("bench-{:06}", i % n))
+                .send()
+                .await;
         })
         .await;
     requests as f64 / started.elapsed().as_secs_f64()
@@ -70,7 +84,9 @@ fn run_measured(cmd: &mut Command) -> (std::process::Output, f64) {
         let mut stdout = child.stdout.take().expect("stdout");
         std::thread::spawn(move || {
             let mut buf = Vec::new();
-            std::io::Read::read_to_end(&mut stdout, &mut buf).map(|_| buf).unwrap_or_default()
+            std::io::Read::read_to_end(&mut stdout, &mut buf)
+                .map(|_| buf)
+                .unwrap_or_default()
         })
     };
     loop {
@@ -106,10 +122,26 @@ async fn main() {
         .collect();
     let concurrency: usize = args.get(2).and_then(|c| c.parse().ok()).unwrap_or(16);
     let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/bucketward");
-    assert!(bin.exists(), "build the CLI first: cargo build --release -p bucketward-cli");
+    assert!(
+        bin.exists(),
+        "build the CLI first: cargo build --release -p bucketward-cli"
+    );
     let emu = Emulator::connect().await;
-    println!("sweep benchmark against moto at {} (concurrency {concurrency}, dry-run)", emu.endpoint);
-    println!("{:>7} {:>11} {:>10} {:>14} {:>13} {:>14} {:>9} {:>8}", "buckets", "sweep b/s", "calls/b", "emu req/s", "ceiling b/s", "share of ceil", "RSS MB", "public");
+    println!(
+        "sweep benchmark against moto at {} (concurrency {concurrency}, dry-run)",
+        emu.endpoint
+    );
+    println!(
+        "{:>7} {:>11} {:>10} {:>14} {:>13} {:>14} {:>9} {:>8}",
+        "buckets",
+        "sweep b/s",
+        "calls/b",
+        "emu req/s",
+        "ceiling b/s",
+        "share of ceil",
+        "RSS MB",
+        "public"
+    );
     for n in sizes {
         emu.reset().await;
         let t = Instant::now();
@@ -118,11 +150,24 @@ async fn main() {
         let started = Instant::now();
         let (out, rss_mb) = run_measured(
             Command::new(&bin)
-                .args(["sweep", "--mode", "dry-run", "--output", "json", "--concurrency", &concurrency.to_string(), "--state-dir"])
+                .args([
+                    "sweep",
+                    "--mode",
+                    "dry-run",
+                    "--output",
+                    "json",
+                    "--concurrency",
+                    &concurrency.to_string(),
+                    "--state-dir",
+                ])
                 .arg(std::env::temp_dir().join("bucketward-bench")),
         );
         let wall = started.elapsed().as_secs_f64();
-        assert!(out.status.success(), "sweep failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "sweep failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let summary: Value = serde_json::from_slice(&out.stdout).expect("summary json");
         let calls = summary["calls_per_bucket"].as_f64().unwrap_or(0.0);
         let seen = summary["seen"].as_f64().unwrap_or(0.0);
