@@ -111,6 +111,112 @@ fn run_measured(cmd: &mut Command) -> (std::process::Output, f64) {
     (output, peak_kb as f64 / 1024.0)
 }
 
+/// This process's CPU time (user + system) in seconds, from /proc/self/stat.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime is 14th, stime 15th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // Linux reports in clock ticks of 1/100 s (USER_HZ).
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Per-event processing: `n` public buckets, one PutBucketPolicy event each, through the
+/// in-process pipeline (autopilot). Reports wall time per event (emulator included), AWS calls
+/// per event, the emulator's own latency per call, and this process's CPU time per event (the
+/// handler's overhead without the emulator's time).
+async fn event_bench(emu: &Emulator, n: usize) {
+    use bucketward::aws::remediate::Remediator;
+    use bucketward::decide::{CategoryModes, DecideConfig, Mode};
+    use bucketward::pipeline::{Pipeline, PipelineConfig};
+
+    emu.reset().await;
+    let s3 = &emu.clients.s3;
+    for i in 0..n {
+        let b = format!("event-{i:05}");
+        s3.create_bucket().bucket(&b).send().await.expect("create");
+        s3.put_bucket_policy()
+            .bucket(&b)
+            .policy(scenario::mixed_policy(&b))
+            .send()
+            .await
+            .expect("policy");
+    }
+    let pipeline = Pipeline {
+        remediator: Remediator::new(bucketward::aws::s3::SnapshotReader::new(
+            emu.clients.clone(),
+            bucketward_tests::ACCOUNT_ID,
+        )),
+        store: bucketward::store::MemoryActionStore::default(),
+        dedupe: bucketward::store::MemoryDedupe::default(),
+        notifier: bucketward::notify::MemoryNotifier::default(),
+        config: PipelineConfig {
+            decide: DecideConfig {
+                modes: CategoryModes::all(Mode::Autopilot),
+                harden_missing_bpa: false,
+            },
+            ..PipelineConfig::default()
+        },
+        exceptions: Vec::new(),
+    };
+    let mut walls = Vec::new();
+    let calls_before = emu.clients.calls();
+    let cpu_before = cpu_seconds();
+    for i in 0..n {
+        let event = bucketward_tests::infra::cloudtrail_event(
+            "put_bucket_policy.json",
+            &format!("event-{i:05}"),
+        );
+        let event = bucketward::event::ApiCallEvent::from_value(&event).expect("event");
+        let t = Instant::now();
+        let out = pipeline.handle_event(&event).await.expect("handled");
+        walls.push(t.elapsed().as_secs_f64() * 1000.0);
+        let v = serde_json::to_value(&out).expect("json");
+        assert_eq!(v["result"]["outcome"], "fixed", "{v}");
+    }
+    let cpu_ms = (cpu_seconds() - cpu_before) * 1000.0 / n as f64;
+    let calls = (emu.clients.calls() - calls_before) as f64 / n as f64;
+    walls.sort_by(f64::total_cmp);
+    // The emulator's latency for one cheap call, sequentially.
+    let mut lat = Vec::new();
+    for i in 0..200 {
+        let t = Instant::now();
+        let _ = s3
+            .get_public_access_block()
+            .bucket(format!("event-{:05}", i % n))
+            .send()
+            .await;
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    lat.sort_by(f64::total_cmp);
+    println!("\nper-event processing ({n} PutBucketPolicy events, autopilot, in-process pipeline against moto):");
+    println!(
+        "  wall time per event (emulator included): p50 {:.1} ms, p99 {:.1} ms",
+        percentile(&walls, 50.0),
+        percentile(&walls, 99.0)
+    );
+    println!(
+        "  AWS calls per event: {calls:.1}; emulator latency per call: p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&lat, 50.0),
+        percentile(&lat, 99.0)
+    );
+    println!("  handler CPU time per event (this process, emulator excluded): mean {cpu_ms:.2} ms");
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -181,5 +287,6 @@ async fn main() {
         );
         eprintln!("  (seeded {n} buckets in {:.1} s; sweep wall time {wall:.2} s, including process start)", seeded.as_secs_f64());
     }
+    event_bench(&emu, 200).await;
     println!("RSS: peak resident set (VmHWM) of the sweep process. Ceiling: emulator requests/s for a minimal GetPublicAccessBlock loop at the same concurrency, divided by the sweep's calls per bucket.");
 }
