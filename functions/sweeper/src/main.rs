@@ -9,15 +9,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_current_span(false)
-        .without_time()
-        .init();
+    bucketward::logging::init_lambda_logging();
     let config = Config::from_env()?;
     let settings = handler::Settings::from_env()?;
     let clients = Clients::load(&ClientOptions::default()).await;

@@ -6,7 +6,7 @@ use aws_sdk_s3::types::{
     OwnershipControlsRule, PublicAccessBlockConfiguration, Tag, Tagging, WebsiteConfiguration,
 };
 
-use super::error::{aws_error, AwsError};
+use super::error::{aws_error, build_error, AwsError};
 
 /// A bucket of the demo account and what should become of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,7 +128,7 @@ pub async fn build_account(s3: &aws_sdk_s3::Client, account_id: &str) -> Result<
                     IndexDocument::builder()
                         .suffix("index.html")
                         .build()
-                        .map_err(|e| build("PutBucketWebsite", e))?,
+                        .map_err(|e| build_error("PutBucketWebsite", e))?,
                 )
                 .build(),
         )
@@ -224,11 +224,11 @@ async fn ownership(
     let rule = OwnershipControlsRule::builder()
         .object_ownership(o)
         .build()
-        .map_err(|e| build("PutBucketOwnershipControls", e))?;
+        .map_err(|e| build_error("PutBucketOwnershipControls", e))?;
     let controls = OwnershipControls::builder()
         .rules(rule)
         .build()
-        .map_err(|e| build("PutBucketOwnershipControls", e))?;
+        .map_err(|e| build_error("PutBucketOwnershipControls", e))?;
     s3.put_bucket_ownership_controls()
         .bucket(bucket)
         .ownership_controls(controls)
@@ -246,7 +246,7 @@ async fn tag(s3: &aws_sdk_s3::Client, bucket: &str, tags: &[(&str, &str)]) -> Re
                 .key(*k)
                 .value(*v)
                 .build()
-                .map_err(|e| build("PutBucketTagging", e))?,
+                .map_err(|e| build_error("PutBucketTagging", e))?,
         );
     }
     s3.put_bucket_tagging()
@@ -255,19 +255,10 @@ async fn tag(s3: &aws_sdk_s3::Client, bucket: &str, tags: &[(&str, &str)]) -> Re
             Tagging::builder()
                 .set_tag_set(Some(set))
                 .build()
-                .map_err(|e| build("PutBucketTagging", e))?,
+                .map_err(|e| build_error("PutBucketTagging", e))?,
         )
         .send()
         .await
         .map(|_| ())
         .map_err(|e| aws_error("PutBucketTagging", e))
-}
-
-fn build(operation: &'static str, e: aws_smithy_types::error::operation::BuildError) -> AwsError {
-    AwsError {
-        operation,
-        code: "InvalidRequest".to_owned(),
-        message: Some(e.to_string()),
-        source: Box::new(e),
-    }
 }

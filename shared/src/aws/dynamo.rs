@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::Utc;
 
-use super::error::{aws_error, error_code, AwsError};
+use super::error::{aws_error, build_error, error_code, AwsError};
 use crate::action::ActionRecord;
 use crate::store::{ActionStore, EventDedupe, StoreError};
 
@@ -206,18 +206,6 @@ fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, AwsError> {
         .key_type(kind)
         .build()
         .map_err(|e| build_error("CreateTable", e))
-}
-
-fn build_error(
-    operation: &'static str,
-    e: aws_smithy_types::error::operation::BuildError,
-) -> AwsError {
-    AwsError {
-        operation,
-        code: "InvalidRequest".to_owned(),
-        message: Some(e.to_string()),
-        source: Box::new(e),
-    }
 }
 
 /// Exceptions in their own table: `pk = <bucket name or glob>`, the exception as JSON, and

@@ -96,3 +96,16 @@ where
         Err(err) => Err(aws_error(operation, err)),
     }
 }
+
+/// A request that could not be built (a required field missing), as an [`AwsError`].
+pub fn build_error(
+    operation: &'static str,
+    e: aws_smithy_types::error::operation::BuildError,
+) -> AwsError {
+    AwsError {
+        operation,
+        code: "InvalidRequest".to_owned(),
+        message: Some(e.to_string()),
+        source: Box::new(e),
+    }
+}

@@ -5,7 +5,7 @@ use aws_sdk_s3::types as s3t;
 use chrono::Utc;
 use futures::stream::{self, StreamExt};
 
-use super::error::{aws_error, AwsError};
+use super::error::{aws_error, build_error, AwsError};
 use super::s3::{acl_from_sdk, SnapshotOptions, SnapshotReader, NO_SUCH_BUCKET};
 use crate::action::{
     verify, ActionContext, ActionRecord, ObjectAclProgress, Outcome, PreChangeState, StepFailure,
@@ -586,18 +586,6 @@ async fn put_ownership(
         .await
         .map_err(|e| aws_error("PutBucketOwnershipControls", e))?;
     Ok(())
-}
-
-fn build_error(
-    operation: &'static str,
-    e: aws_smithy_types::error::operation::BuildError,
-) -> AwsError {
-    AwsError {
-        operation,
-        code: "InvalidRequest".to_owned(),
-        message: Some(e.to_string()),
-        source: Box::new(e),
-    }
 }
 
 /// Fixes one object's ACL; returns whether it had public grants.

@@ -394,23 +394,7 @@ impl SnapshotReader {
                 .iter()
                 .filter_map(|o| o.key().map(str::to_owned))
                 .collect();
-            let s3 = &s3;
-            let bucket = bucket.as_str();
-            snapshot.objects = stream::iter(keys)
-                .map(|key| async move {
-                    let (head, acl) = tokio::join!(
-                        s3.head_object().bucket(bucket).key(&key).send(),
-                        s3.get_object_acl().bucket(bucket).key(&key).send(),
-                    );
-                    ObjectSnapshot {
-                        content_type: head.ok().and_then(|h| h.content_type),
-                        acl: acl.ok().map(|o| acl_from_sdk(o.owner.as_ref(), o.grants())),
-                        key,
-                    }
-                })
-                .buffered(OBJECT_CONCURRENCY)
-                .collect()
-                .await;
+            snapshot.objects = read_objects(&s3, &bucket, keys).await;
         }
     }
 
@@ -483,22 +467,7 @@ impl SnapshotReader {
             }
         }
         keys.truncate(limit);
-        let objects = stream::iter(keys)
-            .map(|key| async move {
-                let (acl, head) = tokio::join!(
-                    s3.get_object_acl().bucket(bucket).key(&key).send(),
-                    s3.head_object().bucket(bucket).key(&key).send(),
-                );
-                ObjectSnapshot {
-                    content_type: head.ok().and_then(|h| h.content_type),
-                    acl: acl.ok().map(|o| acl_from_sdk(o.owner.as_ref(), o.grants())),
-                    key,
-                }
-            })
-            .buffered(OBJECT_CONCURRENCY)
-            .collect()
-            .await;
-        Ok(objects)
+        Ok(read_objects(s3, bucket, keys).await)
     }
 
     /// The bucket's access points with their policies and BPA.
@@ -548,6 +517,29 @@ impl SnapshotReader {
         }
         Ok(aps)
     }
+}
+
+/// Each object's ACL and content type, with bounded concurrency; an unreadable part is absent.
+async fn read_objects(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    keys: Vec<String>,
+) -> Vec<ObjectSnapshot> {
+    stream::iter(keys)
+        .map(|key| async move {
+            let (acl, head) = tokio::join!(
+                s3.get_object_acl().bucket(bucket).key(&key).send(),
+                s3.head_object().bucket(bucket).key(&key).send(),
+            );
+            ObjectSnapshot {
+                content_type: head.ok().and_then(|h| h.content_type),
+                acl: acl.ok().map(|o| acl_from_sdk(o.owner.as_ref(), o.grants())),
+                key,
+            }
+        })
+        .buffered(OBJECT_CONCURRENCY)
+        .collect()
+        .await
 }
 
 fn bpa_from_sdk(c: &s3t::PublicAccessBlockConfiguration) -> PublicAccessBlock {
