@@ -121,7 +121,7 @@ pub enum EventOutcome {
     /// The account setting changed: every bucket was re-evaluated.
     Account {
         event_id: String,
-        buckets: Vec<BucketOutcome>,
+        summary: crate::sweep::SweepSummary,
     },
 }
 
@@ -138,6 +138,9 @@ pub struct Pipeline<S, D, N> {
 
 /// How many objects are sampled for content types when a public bucket is classified.
 pub const CLASSIFY_SAMPLE: usize = 20;
+
+/// Buckets re-evaluated at once after an account-level BPA change.
+pub const ACCOUNT_SWEEP_CONCURRENCY: usize = 8;
 
 /// Object ACLs fixed per action at most; the record says where to resume.
 pub const OBJECT_BUDGET: u64 = 10_000;
@@ -193,34 +196,16 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
                 self.process_bucket(&bucket, region, None, trigger).await?
             }
             Target::Account => {
-                let buckets = self.sweep_all(trigger).await?;
-                return Ok(EventOutcome::Account { event_id, buckets });
+                let options = crate::sweep::SweepOptions {
+                    concurrency: ACCOUNT_SWEEP_CONCURRENCY,
+                    trigger: Some(trigger),
+                    ..crate::sweep::SweepOptions::default()
+                };
+                let summary = Box::pin(crate::sweep::sweep(self, &options, |_| {})).await?;
+                return Ok(EventOutcome::Account { event_id, summary });
             }
         };
         Ok(EventOutcome::Bucket { event_id, result })
-    }
-
-    /// Re-evaluates every bucket (after an account-level change).
-    pub async fn sweep_all(&self, trigger: Trigger) -> Result<Vec<BucketOutcome>, PipelineError> {
-        let out = self
-            .remediator
-            .reader()
-            .clients()
-            .s3
-            .list_buckets()
-            .send()
-            .await
-            .map_err(|e| crate::aws::error::aws_error("ListBuckets", e))?;
-        let mut outcomes = Vec::new();
-        for b in out.buckets() {
-            if let Some(name) = b.name() {
-                outcomes.push(
-                    Box::pin(self.process_bucket(name, b.bucket_region(), None, trigger.clone()))
-                        .await?,
-                );
-            }
-        }
-        Ok(outcomes)
     }
 
     /// Snapshot, evaluate, decide, act, record and notify for one bucket.

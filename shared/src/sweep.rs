@@ -26,7 +26,13 @@ pub struct SweepOptions {
     pub deadline: Option<Instant>,
     /// Start at most this many buckets (for tests and partial runs).
     pub max_buckets: Option<usize>,
+    /// What the records say started this; the schedule when `None`.
+    pub trigger: Option<Trigger>,
 }
+
+/// Buckets per ListBuckets page: S3's maximum. (The emulator returns no continuation token, so
+/// a smaller page would silently end its listings early.)
+pub const LIST_PAGE: i32 = 10_000;
 
 /// One bucket that needs a person's attention: public, acted on, or unreadable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,7 +193,7 @@ pub async fn sweep<S: ActionStore, D: EventDedupe, N: Notifier>(
         let page = clients
             .s3
             .list_buckets()
-            .max_buckets(1000)
+            .max_buckets(LIST_PAGE)
             .set_continuation_token(token.take())
             .send()
             .await
@@ -212,6 +218,8 @@ pub async fn sweep<S: ActionStore, D: EventDedupe, N: Notifier>(
         started_count += buckets.len();
         on_progress(SweepProgress::Listed(buckets.len()));
         let stop = &stop;
+        let trigger = options.trigger.clone().unwrap_or(Trigger::Sweep);
+        let trigger = &trigger;
         let mut results = stream::iter(buckets)
             .map(|(name, region)| async move {
                 if stop.load(Ordering::Relaxed)
@@ -225,7 +233,7 @@ pub async fn sweep<S: ActionStore, D: EventDedupe, N: Notifier>(
                     &name,
                     region.as_deref(),
                     None,
-                    Trigger::Sweep,
+                    trigger.clone(),
                 ))
                 .await
                 .map_err(|e| (name.clone(), e.to_string()));

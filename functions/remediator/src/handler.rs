@@ -57,10 +57,8 @@ async fn handle_payload(state: &State, payload: &Value) -> Result<Value, Error> 
         EventOutcome::Bucket { result, .. } => {
             println!("{}", result.metrics_line("remediator", now))
         }
-        EventOutcome::Account { buckets, .. } => {
-            for b in buckets {
-                println!("{}", b.metrics_line("remediator", now));
-            }
+        EventOutcome::Account { summary, .. } => {
+            println!("{}", summary.metrics_line("remediator", now.timestamp_millis()));
         }
         EventOutcome::Ignored { .. } | EventOutcome::Duplicate { .. } => {}
     }

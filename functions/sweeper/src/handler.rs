@@ -121,6 +121,7 @@ async fn run(state: &State, payload: &Value, remaining: Duration) -> Result<Valu
         start_after: continuation.as_ref().map(|c| c.start_after.clone()),
         deadline: Some(Instant::now() + remaining.saturating_sub(state.settings.margin)),
         max_buckets: state.settings.max_buckets,
+        trigger: None,
     };
     tracing::info!(start_after = ?options.start_after, "sweep starting");
     let summary = sweep(&pipeline, &options, |_| {}).await?;
