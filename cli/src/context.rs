@@ -197,6 +197,7 @@ impl Context {
             },
             config,
             exceptions,
+            approval_links: None,
         })
     }
 }

@@ -44,6 +44,12 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Verify or export the tamper-evident audit trail.
     Audit(commands::audit::AuditArgs),
+    /// Approve a co-pilot proposal: re-read the bucket, apply a fresh fix, record who approved.
+    Approve(commands::approve::ApproveArgs),
+    /// Reject a co-pilot proposal: leave the bucket as it is, record who rejected and why.
+    Reject(commands::approve::RejectArgs),
+    /// Write the SOC 2 evidence report from the audit trail.
+    Report(commands::report::ReportArgs),
 }
 
 /// Exit codes, stable for pipelines.
@@ -84,6 +90,9 @@ fn main() -> ExitCode {
             Command::Init(args) => commands::init::run(args).await,
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Audit(args) => commands::audit::run(args).await,
+            Command::Approve(args) => commands::approve::approve(args).await,
+            Command::Reject(args) => commands::approve::reject(args).await,
+            Command::Report(args) => commands::report::run(args).await,
         }
     });
     match result {

@@ -61,18 +61,29 @@ fn subject_line(text: &str) -> String {
 
 /// The notification for an action record.
 pub fn for_action(record: &ActionRecord) -> Notification {
+    for_action_with_link(record, None)
+}
+
+/// The notification for an action record; a co-pilot proposal carries its approval link.
+pub fn for_action_with_link(record: &ActionRecord, approval_link: Option<&str>) -> Notification {
     let bucket = &record.bucket;
     let plan = record.plan.summary();
     let (subject, summary) = match record.outcome {
         Outcome::Fixed => (
             format!("bucketward fixed public bucket {bucket}"),
-            format!("Public bucket {bucket} was fixed: {}.", record.applied.join("; ")),
+            format!(
+                "Public bucket {bucket} was fixed: {}.",
+                record.applied.join("; ")
+            ),
         ),
         Outcome::Proposed => (
             format!("bucketward proposes a fix for public bucket {bucket}"),
             format!(
-                "Public bucket detected: {bucket}. Proposed fix: {plan}. Approve: bucketward approve {}",
-                record.action_id
+                "Public bucket detected: {bucket}. Proposed fix: {plan}. Approve: {}",
+                approval_link.map_or_else(
+                    || format!("bucketward approve {}", record.action_id),
+                    str::to_owned
+                )
             ),
         ),
         Outcome::DryRun => (
@@ -84,7 +95,11 @@ pub fn for_action(record: &ActionRecord) -> Notification {
             format!(
                 "Public bucket {bucket}: fix {}. Applied: {}. {}",
                 outcome_name(record.outcome),
-                if record.applied.is_empty() { "nothing".to_owned() } else { record.applied.join("; ") },
+                if record.applied.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    record.applied.join("; ")
+                },
                 record
                     .failure
                     .as_ref()
@@ -100,8 +115,14 @@ pub fn for_action(record: &ActionRecord) -> Notification {
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default();
             (
-                format!("bucketward: fix for {bucket} {}", outcome_name(record.outcome)),
-                format!("The proposed fix for {bucket} was {}{by}{reason}.", outcome_name(record.outcome)),
+                format!(
+                    "bucketward: fix for {bucket} {}",
+                    outcome_name(record.outcome)
+                ),
+                format!(
+                    "The proposed fix for {bucket} was {}{by}{reason}.",
+                    outcome_name(record.outcome)
+                ),
             )
         }
         Outcome::NothingToDo | Outcome::Gone => (
@@ -133,6 +154,7 @@ pub fn for_action(record: &ActionRecord) -> Notification {
         "failure": record.failure,
         "trigger": record.trigger,
         "rollback": format!("bucketward rollback {}", record.action_id),
+        "approve": approval_link,
     });
     Notification {
         subject: subject_line(&subject),

@@ -15,7 +15,7 @@ use crate::evaluate;
 use crate::event::{ApiCallEvent, Target};
 use crate::exception::{self, Exception};
 use crate::metrics::{emf_line, Metric};
-use crate::notify::{for_action, Notifier};
+use crate::notify::{for_action_with_link, Notifier};
 use crate::plan::PlanOptions;
 use crate::severity::{severity, Severity};
 use crate::store::{ActionStore, EventDedupe, StoreError};
@@ -134,6 +134,54 @@ pub struct Pipeline<S, D, N> {
     pub config: PipelineConfig,
     /// The exceptions in force, loaded once per invocation or sweep.
     pub exceptions: Vec<Exception>,
+    /// Where co-pilot proposals link to for approval; without it, notifications name the
+    /// `bucketward approve` command instead.
+    pub approval_links: Option<ApprovalLinks>,
+}
+
+/// Signed, single-use approval links to the approver's Function URL.
+#[derive(Clone)]
+pub struct ApprovalLinks {
+    pub base_url: String,
+    pub key: Vec<u8>,
+    pub ttl: std::time::Duration,
+}
+
+impl std::fmt::Debug for ApprovalLinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApprovalLinks")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long an approval link stays valid.
+pub const APPROVAL_TTL: std::time::Duration = std::time::Duration::from_secs(72 * 3600);
+
+impl ApprovalLinks {
+    /// From `BUCKETWARD_APPROVER_URL` and `BUCKETWARD_APPROVAL_KEY`, when both are set.
+    pub fn from_env() -> Result<Option<Self>, crate::approval::KeyError> {
+        let url = std::env::var("BUCKETWARD_APPROVER_URL")
+            .ok()
+            .filter(|v| !v.is_empty());
+        let key = std::env::var("BUCKETWARD_APPROVAL_KEY")
+            .ok()
+            .filter(|v| !v.is_empty());
+        match (url, key) {
+            (Some(base_url), Some(key)) => Ok(Some(Self {
+                base_url,
+                key: crate::approval::parse_key(&key)?,
+                ttl: APPROVAL_TTL,
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    /// A fresh link for a proposal.
+    pub fn link(&self, action_id: &str) -> Result<String, crate::approval::TokenError> {
+        let token = crate::approval::issue(action_id, self.ttl, &self.key)?;
+        Ok(crate::approval::approval_url(&self.base_url, &token))
+    }
 }
 
 /// How many objects are sampled for content types when a public bucket is classified.
@@ -333,12 +381,48 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
             "action recorded"
         );
         if !matches!(record.outcome, Outcome::NothingToDo | Outcome::Gone) {
-            match self.notifier.publish(&for_action(record)).await {
+            let link = match (&self.approval_links, record.outcome) {
+                (Some(links), Outcome::Proposed) => match links.link(&record.action_id) {
+                    Ok(link) => Some(link),
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not sign an approval link");
+                        None
+                    }
+                },
+                _ => None,
+            };
+            match self
+                .notifier
+                .publish(&for_action_with_link(record, link.as_deref()))
+                .await
+            {
                 Ok(()) => outcome.notified = true,
                 Err(e) => {
                     tracing::error!(bucket = %record.bucket, error = %e, "notification failed")
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approval_links_carry_a_token_the_approver_accepts() {
+        let key = b"0123456789abcdef0123456789abcdef".to_vec();
+        let links = ApprovalLinks {
+            base_url: "https://abc.lambda-url.us-east-1.on.aws/".to_owned(),
+            key: key.clone(),
+            ttl: APPROVAL_TTL,
+        };
+        let link = links.link("act-1").unwrap();
+        let token = link.split("token=").nth(1).unwrap();
+        let claims = crate::approval::verify(token, &key, Utc::now()).unwrap();
+        assert_eq!(claims.action_id, "act-1");
+        assert!(
+            format!("{links:?}").contains("base_url") && !format!("{links:?}").contains("0123")
+        );
     }
 }

@@ -340,7 +340,8 @@ struct Trail {
     fixes: Vec<(String, i64)>,
     fix_days: BTreeMap<NaiveDate, usize>,
     fixes_enabling_bpa: usize,
-    outcomes: HashMap<Outcome, usize>,
+    /// Action records in the period by decision name (`Outcome` is not `Hash`).
+    outcomes: HashMap<String, usize>,
     rollbacks: usize,
     /// Proposals: action id -> (account, bucket, time, severity).
     proposals: BTreeMap<String, (String, String, DateTime<Utc>, Option<Severity>)>,
@@ -461,7 +462,7 @@ impl Trail {
             return;
         };
         if self.in_period(entry.time) {
-            *self.outcomes.entry(decision).or_default() += 1;
+            *self.outcomes.entry(name_of(&decision)).or_default() += 1;
         }
         let fixed_at = fields.finished_at.unwrap_or(entry.time);
         let fix_in_period = decision == Outcome::Fixed && self.in_period(fixed_at);
@@ -481,7 +482,10 @@ impl Trail {
         let Some(state) = bucket_state(&mut self.buckets, entry) else {
             return;
         };
-        let open = state.open.and_then(|i| self.exposures.get(i)).map(|e| e.start);
+        let open = state
+            .open
+            .and_then(|i| self.exposures.get(i))
+            .map(|e| e.start);
         match decision {
             Outcome::Fixed => {
                 let start = [entry.event_time, open]
@@ -493,7 +497,9 @@ impl Trail {
                 if fix_in_period {
                     state.fixed_by = fields.action_id.map(str::to_owned);
                     state.fixed_in_period = true;
-                    let mode = fields.mode.map_or_else(|| "manual".to_owned(), |m| name_of(&m));
+                    let mode = fields
+                        .mode
+                        .map_or_else(|| "manual".to_owned(), |m| name_of(&m));
                     self.fixes.push((mode, millis_between(start, fixed_at)));
                 }
             }
@@ -583,7 +589,11 @@ impl Trail {
             "unrecorded",
         );
         let by_intent = counts(
-            &[Intent::PublicContent, Intent::SensitiveData, Intent::Unknown],
+            &[
+                Intent::PublicContent,
+                Intent::SensitiveData,
+                Intent::Unknown,
+            ],
             exposures.iter().map(|e| e.intent),
             "unclassified",
         );
@@ -628,16 +638,18 @@ impl Trail {
             .proposals
             .into_iter()
             .filter(|(id, (_, _, at, _))| !self.decided.contains(id) && *at <= now)
-            .map(|(action_id, (account, bucket, at, severity))| OpenProposal {
-                action_id,
-                account,
-                bucket,
-                proposed_at: at,
-                severity: severity.map(|s| name_of(&s)),
-                age_seconds: (now - at).num_seconds().max(0),
-            })
+            .map(
+                |(action_id, (account, bucket, at, severity))| OpenProposal {
+                    action_id,
+                    account,
+                    bucket,
+                    proposed_at: at,
+                    severity: severity.map(|s| name_of(&s)),
+                    age_seconds: (now - at).num_seconds().max(0),
+                },
+            )
             .collect();
-        open_proposals.sort_by(|a, b| a.proposed_at.cmp(&b.proposed_at));
+        open_proposals.sort_by_key(|p| p.proposed_at);
 
         let mut fixes_per_day = Vec::new();
         let mut day = self.since.date_naive();
@@ -658,9 +670,10 @@ impl Trail {
             Outcome::NothingToDo,
         ]
         .iter()
-        .map(|o| Count {
-            name: name_of(o),
-            count: self.outcomes.get(o).copied().unwrap_or(0),
+        .map(|o| {
+            let name = name_of(o);
+            let count = self.outcomes.get(&name).copied().unwrap_or(0);
+            Count { name, count }
         })
         .collect();
         let records_by_kind: Vec<Count> = [
@@ -787,13 +800,13 @@ fn summarize_exceptions(exceptions: &[Exception], now: DateTime<Utc>) -> Excepti
         .filter(|e| e.expires_at > now && e.expires_at <= warn_until)
         .map(row)
         .collect();
-    expiring_soon.sort_by(|a, b| a.expires_at.cmp(&b.expires_at));
+    expiring_soon.sort_by_key(|e| e.expires_at);
     let mut expired: Vec<ExceptionRow> = exceptions
         .iter()
         .filter(|e| e.expires_at <= now)
         .map(row)
         .collect();
-    expired.sort_by(|a, b| b.expires_at.cmp(&a.expires_at));
+    expired.sort_by_key(|e| std::cmp::Reverse(e.expires_at));
     ExceptionSummary {
         total: exceptions.len(),
         active: exceptions.iter().filter(|e| e.expires_at > now).count(),

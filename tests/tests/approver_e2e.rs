@@ -13,7 +13,7 @@ use bucketward::aws::s3::{SnapshotOptions, SnapshotReader};
 use bucketward::decide::Mode;
 use bucketward::evaluate;
 use bucketward::store::ActionStore;
-use bucketward_tests::infra::{cloudtrail_event, Infra};
+use bucketward_tests::infra::{cloudtrail_event, Infra, AUDIT_KEY};
 use bucketward_tests::lambda::LambdaProcess;
 use bucketward_tests::{scenario, Emulator, ACCOUNT_ID};
 use serde_json::{json, Value};
@@ -107,6 +107,7 @@ impl Setup {
                 self.infra.topic_arn.clone(),
             ),
             ("BUCKETWARD_ACCOUNT_ID".to_owned(), ACCOUNT_ID.to_owned()),
+            ("BUCKETWARD_AUDIT_KEY".to_owned(), AUDIT_KEY.to_owned()),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ]);
         env.extend(
@@ -339,6 +340,33 @@ async fn an_approval_link_applies_a_proposal_once_and_bad_links_change_nothing()
             .iter()
             .any(|(_, m)| m["action_id"] == rejected_id.as_str() && m["outcome"] == "rejected"),
         "{notes:?}"
+    );
+
+    // The decisions are on the audit chain, which verifies.
+    let chain = bucketward::audit::DynamoAuditLog::new(
+        setup.emu.clients.dynamodb.clone(),
+        &setup.infra.audit_table,
+        ACCOUNT_ID,
+        bucketward::audit::parse_audit_key(AUDIT_KEY).expect("key"),
+    );
+    let entries = chain.verified_entries().await.expect("the chain verifies");
+    let entry = |kind: &str, id: &str| {
+        entries
+            .iter()
+            .find(|e| e.kind.as_str() == kind && e.payload["action_id"] == id)
+            .unwrap_or_else(|| panic!("no {kind} entry for {id}"))
+    };
+    assert_eq!(
+        entry("approval", &proposal_id).payload["approver"],
+        "alice@example.com"
+    );
+    assert_eq!(
+        entry("action", &applied_id).payload["result"]["outcome"],
+        "fixed"
+    );
+    assert_eq!(
+        entry("rejection", &rejected_id).payload["approver"],
+        "alice@example.com"
     );
     approver.stop().await;
     remediator.stop().await;

@@ -44,6 +44,7 @@ fn pipeline(
             ..PipelineConfig::default()
         },
         exceptions,
+        approval_links: None,
     }
 }
 

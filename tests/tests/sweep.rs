@@ -37,6 +37,7 @@ fn pipeline(
             ..PipelineConfig::default()
         },
         exceptions: Vec::new(),
+        approval_links: None,
     }
 }
 

@@ -1,3 +1,4 @@
+pub mod approve;
 pub mod audit;
 pub mod classify;
 pub mod demo;
@@ -5,4 +6,5 @@ pub mod evaluate;
 pub mod exceptions;
 pub mod init;
 pub mod live;
+pub mod report;
 pub mod sweep;

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use bucketward::approval::parse_key;
+use bucketward::audit::{parse_audit_key, AUDIT_KEY_ENV};
 use bucketward::aws::approvals::ApproveOptions;
 use bucketward::aws::s3::{ObjectSampling, SnapshotOptions};
 use bucketward::config::ConfigError;
@@ -18,6 +19,8 @@ use bucketward::plan::PlanOptions;
 ///   digits (`openssl rand -hex 32`), or at least 16 raw bytes. The template injects it from a
 ///   Secrets Manager secret (`{{resolve:secretsmanager:…}}`); the same key signs the links.
 /// - `BUCKETWARD_TOPIC_ARN` (optional): notifications of the decisions.
+/// - `BUCKETWARD_AUDIT_KEY` (optional): as for the other Lambdas, every record saved (the
+///   applied action, the approved or rejected proposal) is also appended to the audit chain.
 /// - `BUCKETWARD_ACCOUNT_ID` (optional, else STS).
 /// - `BUCKETWARD_ENFORCE_OWNERSHIP`, `BUCKETWARD_ACCESS_POINTS` (optional): as for the
 ///   remediator, so that an approved fix is planned the way the remediator plans.
@@ -30,6 +33,7 @@ pub struct ApproverConfig {
     pub topic_arn: Option<String>,
     pub account_id: Option<String>,
     pub key: Vec<u8>,
+    pub audit_key: Option<Vec<u8>>,
     pub confirm_get: bool,
     pub approve: ApproveOptions,
 }
@@ -42,6 +46,7 @@ impl std::fmt::Debug for ApproverConfig {
             .field("topic_arn", &self.topic_arn)
             .field("account_id", &self.account_id)
             .field("key", &"(hidden)")
+            .field("audit_key", &self.audit_key.as_ref().map(|_| "(hidden)"))
             .field("confirm_get", &self.confirm_get)
             .field("approve", &self.approve)
             .finish()
@@ -88,6 +93,15 @@ impl ApproverConfig {
             topic_arn: get("BUCKETWARD_TOPIC_ARN").map(str::to_owned),
             account_id: get("BUCKETWARD_ACCOUNT_ID").map(str::to_owned),
             key,
+            audit_key: get(AUDIT_KEY_ENV)
+                .map(|v| {
+                    parse_audit_key(v).map_err(|e| ConfigError::Invalid {
+                        name: AUDIT_KEY_ENV,
+                        value: "(hidden)".to_owned(),
+                        reason: e.to_string(),
+                    })
+                })
+                .transpose()?,
             confirm_get: flag("BUCKETWARD_APPROVAL_CONFIRM")?,
             approve: ApproveOptions {
                 plan: PlanOptions {

@@ -10,6 +10,8 @@
 
 use bucketward::action::{ActionRecord, Outcome};
 use bucketward::approval::{self, Claims, ProposalError, TokenError};
+use bucketward::audit::store::AuditedStore;
+use bucketward::audit::DynamoAuditLog;
 use bucketward::aws::approvals::{
     approve_proposal, reject_proposal, Approval, DecisionError, DynamoTokenLedger, Reviewer,
 };
@@ -32,7 +34,8 @@ use crate::http::{escape, page, Request};
 pub struct State {
     pub clients: Clients,
     pub account_id: String,
-    pub store: DynamoActionStore,
+    /// Proposals and actions, each saved record also appended to the audit chain (when keyed).
+    pub store: AuditedStore<DynamoActionStore, DynamoAuditLog>,
     pub ledger: DynamoTokenLedger,
     pub notifier: TopicNotifier,
     pub config: ApproverConfig,

@@ -6,6 +6,8 @@ mod config;
 mod handler;
 mod http;
 
+use bucketward::audit::store::AuditedStore;
+use bucketward::audit::DynamoAuditLog;
 use bucketward::aws::approvals::DynamoTokenLedger;
 use bucketward::aws::dynamo::DynamoActionStore;
 use bucketward::aws::sns::SnsNotifier;
@@ -30,7 +32,17 @@ async fn main() -> Result<(), Error> {
         None => clients.account_id().await?,
     };
     let state = handler::State {
-        store: DynamoActionStore::new(clients.dynamodb.clone(), &config.audit_table),
+        store: AuditedStore {
+            inner: DynamoActionStore::new(clients.dynamodb.clone(), &config.audit_table),
+            audit: config.audit_key.as_ref().map(|key| {
+                DynamoAuditLog::new(
+                    clients.dynamodb.clone(),
+                    &config.audit_table,
+                    &account_id,
+                    key.clone(),
+                )
+            }),
+        },
         ledger: DynamoTokenLedger::new(clients.dynamodb.clone(), &config.token_table),
         notifier: match &config.topic_arn {
             Some(arn) => handler::TopicNotifier::Sns(SnsNotifier::new(clients.sns.clone(), arn)),

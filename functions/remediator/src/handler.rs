@@ -15,6 +15,8 @@ use tracing::Instrument;
 
 /// Built once per cold start.
 pub struct State {
+    /// Signed approval links for co-pilot proposals, when the approver is deployed.
+    pub approval_links: Option<bucketward::pipeline::ApprovalLinks>,
     pub clients: Clients,
     pub account_id: String,
     pub config: Config,
@@ -50,6 +52,7 @@ async fn handle_payload(state: &State, payload: &Value) -> Result<Value, Error> 
         notifier: SnsNotifier::new(clients.sns.clone(), &state.config.topic_arn),
         config: state.config.pipeline,
         exceptions,
+        approval_links: state.approval_links.clone(),
     };
     let outcome = pipeline.handle_event(&event).await?;
     let now = Utc::now();
@@ -58,7 +61,10 @@ async fn handle_payload(state: &State, payload: &Value) -> Result<Value, Error> 
             println!("{}", result.metrics_line("remediator", now))
         }
         EventOutcome::Account { summary, .. } => {
-            println!("{}", summary.metrics_line("remediator", now.timestamp_millis()));
+            println!(
+                "{}",
+                summary.metrics_line("remediator", now.timestamp_millis())
+            );
         }
         EventOutcome::Ignored { .. } | EventOutcome::Duplicate { .. } => {}
     }

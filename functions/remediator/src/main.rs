@@ -11,12 +11,14 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     bucketward::logging::init_lambda_logging();
     let config = Config::from_env()?;
+    let approval_links = bucketward::pipeline::ApprovalLinks::from_env()?;
     let clients = Clients::load(&ClientOptions::default()).await;
     let account_id = match &config.account_id {
         Some(id) => id.clone(),
         None => clients.account_id().await?,
     };
     let state = handler::State {
+        approval_links,
         clients,
         account_id,
         config,

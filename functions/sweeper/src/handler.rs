@@ -54,6 +54,8 @@ impl Settings {
 
 /// Built once per cold start.
 pub struct State {
+    /// Signed approval links for co-pilot proposals, when the approver is deployed.
+    pub approval_links: Option<bucketward::pipeline::ApprovalLinks>,
     pub clients: Clients,
     pub sqs: aws_sdk_sqs::Client,
     pub account_id: String,
@@ -115,6 +117,7 @@ async fn run(state: &State, payload: &Value, remaining: Duration) -> Result<Valu
             ..state.config.pipeline
         },
         exceptions,
+        approval_links: state.approval_links.clone(),
     };
     let options = SweepOptions {
         concurrency: state.settings.concurrency,

@@ -11,6 +11,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     bucketward::logging::init_lambda_logging();
     let config = Config::from_env()?;
+    let approval_links = bucketward::pipeline::ApprovalLinks::from_env()?;
     let settings = handler::Settings::from_env()?;
     let clients = Clients::load(&ClientOptions::default()).await;
     let account_id = match &config.account_id {
@@ -19,6 +20,7 @@ async fn main() -> Result<(), Error> {
     };
     let sqs = aws_sdk_sqs::Client::new(clients.sdk_config());
     let state = handler::State {
+        approval_links,
         clients,
         sqs,
         account_id,

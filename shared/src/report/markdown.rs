@@ -202,10 +202,7 @@ fn preventive(out: &mut String, r: &EvidenceReport) {
         &[
             ("Exceptions on record", e.total.to_string()),
             ("In force (not expired)", e.active.to_string()),
-            (
-                "Expiring within 14 days",
-                e.expiring_soon.len().to_string(),
-            ),
+            ("Expiring within 14 days", e.expiring_soon.len().to_string()),
             ("Expired, still on record", e.expired.len().to_string()),
             (
                 "Fixes in the period that turned Block Public Access on",
@@ -214,7 +211,11 @@ fn preventive(out: &mut String, r: &EvidenceReport) {
         ],
     );
     let _ = writeln!(out, "### Exceptions expiring within 14 days\n");
-    exceptions(out, &e.expiring_soon, "No exception expires within 14 days.");
+    exceptions(
+        out,
+        &e.expiring_soon,
+        "No exception expires within 14 days.",
+    );
     let _ = writeln!(out, "### Expired exceptions\n");
     exceptions(out, &e.expired, "No expired exception is on record.");
 }
@@ -255,7 +256,10 @@ fn detective(out: &mut String, r: &EvidenceReport) {
     facts(
         out,
         &[
-            ("Exposures first detected in the period", d.exposures.to_string()),
+            (
+                "Exposures first detected in the period",
+                d.exposures.to_string(),
+            ),
             ("…from a CloudTrail event", d.from_events.to_string()),
             (
                 "…without an event (scheduled sweep or manual run)",

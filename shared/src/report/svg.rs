@@ -10,7 +10,7 @@ const WIDTH: f64 = 520.0;
 const HEIGHT: f64 = 240.0;
 const LEFT: f64 = 70.0;
 const RIGHT: f64 = 12.0;
-const TOP: f64 = 30.0;
+const TOP: f64 = 36.0;
 const BOTTOM: f64 = 42.0;
 const TICKS: u32 = 4;
 
@@ -230,18 +230,46 @@ fn category(out: &mut String, center: f64, name: &str) {
     );
 }
 
+/// The series names, in a row above the plot (clear of the tallest bar's label).
 fn legend(out: &mut String, series: &[Series<'_>]) {
-    let mut x = WIDTH - RIGHT - 90.0 * series.len() as f64;
+    let mut x = LEFT;
     for s in series {
         let _ = write!(
             out,
-            "<rect x=\"{x:.1}\" y=\"8\" width=\"12\" height=\"12\" fill=\"{}\"/>\
-             <text x=\"{:.1}\" y=\"18\" font-size=\"11\" fill=\"{INK}\">{}</text>",
+            "<rect x=\"{x:.1}\" y=\"4\" width=\"11\" height=\"11\" fill=\"{}\"/>\
+             <text x=\"{:.1}\" y=\"13\" font-size=\"11\" fill=\"{INK}\">{}</text>",
             escape(s.color),
-            x + 17.0,
+            x + 15.0,
             escape(s.name)
         );
-        x += 90.0;
+        x += 60.0;
+    }
+}
+
+/// A duration short enough to sit above a bar: `850ms`, `42s`, `3m`, `3m05s`, `1h`, `2h04m`,
+/// `3d4h`; `0` for zero.
+pub fn compact_duration(seconds: f64) -> String {
+    if seconds <= 0.0 {
+        return "0".to_owned();
+    }
+    if seconds < 1.0 {
+        return format!("{:.0}ms", seconds * 1000.0);
+    }
+    let total = seconds.round() as i64;
+    let (d, h, m, s) = (
+        total / 86_400,
+        total % 86_400 / 3600,
+        total % 3600 / 60,
+        total % 60,
+    );
+    match (d, h, m, s) {
+        (0, 0, 0, s) => format!("{s}s"),
+        (0, 0, m, 0) => format!("{m}m"),
+        (0, 0, m, s) => format!("{m}m{s:02}s"),
+        (0, h, 0, _) => format!("{h}h"),
+        (0, h, m, _) => format!("{h}h{m:02}m"),
+        (d, 0, _, _) => format!("{d}d"),
+        (d, h, _, _) => format!("{d}d{h}h"),
     }
 }
 
@@ -261,6 +289,24 @@ mod tests {
         assert_eq!(axis_max(3600.0, &DURATION_STEPS), 3600.0);
         assert_eq!(axis_max(3601.0, &DURATION_STEPS), 7200.0);
         assert_eq!(axis_max(500_000.0, &DURATION_STEPS), 691_200.0);
+    }
+
+    #[test]
+    fn compact_durations() {
+        let cases = [
+            (0.0, "0"),
+            (0.25, "250ms"),
+            (42.0, "42s"),
+            (180.0, "3m"),
+            (185.0, "3m05s"),
+            (3600.0, "1h"),
+            (7440.0, "2h04m"),
+            (86_400.0, "1d"),
+            (100_800.0, "1d4h"),
+        ];
+        for (seconds, text) in cases {
+            assert_eq!(compact_duration(seconds), text);
+        }
     }
 
     #[test]

@@ -572,10 +572,16 @@ fn html_shows_the_figures_charts_and_criteria() {
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.trim_end().ends_with("</html>"));
     assert_self_contained(&html);
-    for criterion in ["CC6.1", "CC6.6", "CC7.1", "CC7.2", "CC7.3", "CC7.4", "CC8.1"] {
+    for criterion in [
+        "CC6.1", "CC6.6", "CC7.1", "CC7.2", "CC7.3", "CC7.4", "CC8.1",
+    ] {
         assert!(html.contains(criterion), "{criterion} missing");
     }
-    assert_eq!(html.matches("<svg").count(), 4, "severity, intent, MTTR, fixes");
+    assert_eq!(
+        html.matches("<svg").count(),
+        4,
+        "severity, intent, MTTR, fixes"
+    );
     for figure in [
         "3 min 00 s (180 s)",
         "1 h 00 min (3600 s)",
@@ -685,11 +691,19 @@ fn rejections_that_do_not_say_why_are_noted() {
     let mut trail = Trail::default();
     let p = Rec {
         mode: Some("copilot"),
-        ..rec("act-p", "b", "high", "unknown", None, "2026-03-10T00:00:00Z")
+        ..rec(
+            "act-p",
+            "b",
+            "high",
+            "unknown",
+            None,
+            "2026-03-10T00:00:00Z",
+        )
     };
     trail.propose(&p, "2026-03-10T00:00:01Z");
     // As `draft_for` writes it today: no `review` in the payload.
-    let mut record = serde_json::to_value(p.record("rejected", Some("2026-03-10T00:00:01Z"))).unwrap();
+    let mut record =
+        serde_json::to_value(p.record("rejected", Some("2026-03-10T00:00:01Z"))).unwrap();
     record["review"] = review("bob", "2026-03-11T00:00:00Z", true, None);
     trail.save(
         &serde_json::from_value(record).unwrap(),
@@ -741,4 +755,16 @@ fn writes_a_sample_when_asked() {
     .unwrap();
     let empty = build_report(&[], &[], verified(&[]), since(), now());
     std::fs::write(dir.join("empty.html"), render_html(&empty)).unwrap();
+    // The chain as the DynamoDB log stores it (one canonical entry per line), and the
+    // exceptions, to load into the emulator and run `bucketward report` on.
+    std::fs::write(
+        dir.join("chain.jsonl"),
+        crate::audit::export_jsonl(&seeded()),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("exceptions.json"),
+        serde_json::to_string(&exceptions()).unwrap(),
+    )
+    .unwrap();
 }

@@ -172,6 +172,7 @@ async fn event_bench(emu: &Emulator, n: usize) {
             ..PipelineConfig::default()
         },
         exceptions: Vec::new(),
+        approval_links: None,
     };
     let mut walls = Vec::new();
     let calls_before = emu.clients.calls();
