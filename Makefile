@@ -72,7 +72,7 @@ validate: setup ## sam validate --lint (offline)
 # The template is linted first (fast), then the Rust tests run against a fresh moto, which
 # is stopped afterwards whatever happens; the failing status is kept.
 # The end-to-end tests drive the real function binaries, so those are built first.
-test: setup template-lint ## Lint the template, run cargo test --workspace against moto
+test: setup template-lint validate ## Lint and validate the template, run cargo test --workspace against moto
 	$(CARGO) build --workspace --bins
 	$(WITH_EMULATOR) $(CARGO) test --workspace
 

@@ -75,7 +75,12 @@ impl Context {
 /// BUCKETWARD_AUDIT_TABLE) is set, local files otherwise.
 pub enum CliStore {
     Files(FileActionStore),
-    Dynamo(bucketward::aws::dynamo::DynamoActionStore),
+    Dynamo(
+        bucketward::audit::store::AuditedStore<
+            bucketward::aws::dynamo::DynamoActionStore,
+            bucketward::audit::DynamoAuditLog,
+        >,
+    ),
 }
 
 impl bucketward::store::ActionStore for CliStore {
@@ -136,6 +141,10 @@ pub struct PipelineArgs {
     /// The DynamoDB exceptions table (else no bucket is excepted).
     #[arg(long, env = "BUCKETWARD_EXCEPTIONS_TABLE")]
     pub exceptions_table: Option<String>,
+    /// The audit chain's signing key: with an audit table, every action record is also
+    /// appended to the tamper-evident chain.
+    #[arg(long, env = "BUCKETWARD_AUDIT_KEY", hide_env_values = true)]
+    pub audit_key: Option<String>,
 }
 
 /// Event ids: DynamoDB when a table is configured, else memory.
@@ -175,10 +184,21 @@ impl Context {
         Ok(bucketward::pipeline::Pipeline {
             remediator: self.remediator(),
             store: match &args.audit_table {
-                Some(t) => CliStore::Dynamo(bucketward::aws::dynamo::DynamoActionStore::new(
-                    dynamodb.clone(),
-                    t,
-                )),
+                Some(t) => {
+                    let audit = match &args.audit_key {
+                        Some(k) => Some(bucketward::audit::DynamoAuditLog::new(
+                            dynamodb.clone(),
+                            t,
+                            &self.account_id,
+                            bucketward::audit::parse_audit_key(k)?,
+                        )),
+                        None => None,
+                    };
+                    CliStore::Dynamo(bucketward::audit::store::AuditedStore {
+                        inner: bucketward::aws::dynamo::DynamoActionStore::new(dynamodb.clone(), t),
+                        audit,
+                    })
+                }
                 None => CliStore::Files(self.store.clone()),
             },
             dedupe: match &args.dedupe_table {

@@ -149,7 +149,9 @@ impl Config {
                 },
                 snapshot: crate::aws::s3::SnapshotOptions {
                     objects: crate::aws::s3::ObjectSampling::None,
-                    access_points: flag("BUCKETWARD_ACCESS_POINTS")?,
+                    // Access points are read unless turned off (one more call per bucket).
+                    access_points: get("BUCKETWARD_ACCESS_POINTS")
+                        .map_or(Ok(true), |v| parse_bool("BUCKETWARD_ACCESS_POINTS", v))?,
                     lean: false,
                 },
             },

@@ -3,6 +3,8 @@
 use std::time::Instant;
 
 use anyhow::Context as _;
+use bucketward::audit::{parse_audit_key, AuditLog, DynamoAuditLog};
+use bucketward::aws::approvals::{approve_proposal, ApproveOptions, Reviewer};
 use bucketward::aws::demo::{self, BUCKETS};
 use bucketward::aws::dynamo::{ensure_table, DynamoExceptionStore};
 use bucketward::aws::s3::SnapshotOptions;
@@ -11,7 +13,8 @@ use bucketward::decide::{CategoryModes, DecideConfig};
 use bucketward::evaluate;
 use bucketward::event::ApiCallEvent;
 use bucketward::exception::Exception;
-use bucketward::pipeline::{EventOutcome, PipelineConfig, CLASSIFY_SAMPLE};
+use bucketward::pipeline::{ApprovalLinks, EventOutcome, PipelineConfig, CLASSIFY_SAMPLE};
+use bucketward::report::{build_report, render_html, ChainStatus};
 use bucketward::severity::severity;
 use bucketward::sweep::{sweep, SweepOptions};
 use chrono::{Duration, Utc};
@@ -25,6 +28,10 @@ pub struct DemoArgs {
     #[command(flatten)]
     pub aws: AwsArgs,
 }
+
+/// Keys for the demo only (a deployment generates its own in Secrets Manager).
+const DEMO_AUDIT_KEY: &str = "demo-audit-key-0123456789abcdef";
+const DEMO_APPROVAL_KEY: &[u8] = b"demo-approval-key-0123456789abcdef";
 
 fn step(n: u32, title: &str) {
     println!("\n\x1b[1m== {n}. {title}\x1b[0m");
@@ -70,6 +77,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
         topic_arn: Some(topic),
         dedupe_table: Some("demo-dedupe".to_owned()),
         exceptions_table: Some("demo-exceptions".to_owned()),
+        audit_key: Some(DEMO_AUDIT_KEY.to_owned()),
     };
 
     step(
@@ -149,7 +157,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
 
     step(
         3,
-        "Co-pilot: the integration bucket (unknown intent) gets a proposal, not a change",
+        "Co-pilot: the integration bucket (unknown intent) gets a proposal, then an approval",
     );
     let event = ApiCallEvent::from_value(&cloudtrail_event(
         "PutBucketPolicy",
@@ -158,7 +166,43 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     ))?;
     let outcome = pipeline.handle_event(&event).await?;
     print_event(&outcome);
-    println!("  approve with: bucketward approve <action id> (or the link in the notification)");
+    if let EventOutcome::Bucket { result, .. } = &outcome {
+        if let Some(proposal_id) = &result.action_id {
+            let links = ApprovalLinks {
+                base_url: "https://<approver-function-url>/".to_owned(),
+                key: DEMO_APPROVAL_KEY.to_vec(),
+                ttl: bucketward::pipeline::APPROVAL_TTL,
+            };
+            let link = links.link(proposal_id)?;
+            println!(
+                "  approval link (signed, single-use, expires in 72 h): {}...",
+                &link[..link.len().min(90)]
+            );
+            // What the approver Lambda does with the link: verify the token, re-read the bucket,
+            // apply a fresh plan, record who approved.
+            let token = link.split("token=").nth(1).unwrap_or_default();
+            let claims = bucketward::approval::verify(token, DEMO_APPROVAL_KEY, Utc::now())?;
+            let approval = approve_proposal(
+                &pipeline.remediator,
+                &pipeline.store,
+                &pipeline.notifier,
+                &claims.action_id,
+                &Reviewer {
+                    by: "jane@acme.example (security)".to_owned(),
+                    via: "approval-link".to_owned(),
+                },
+                ApproveOptions::default(),
+            )
+            .await?;
+            println!(
+                "  approved by jane@acme.example; applied action {} ({:?})",
+                approval.applied.action_id, approval.applied.outcome
+            );
+            for a in &approval.applied.applied {
+                println!("    applied: {a}");
+            }
+        }
+    }
 
     step(4, "Sweep: a change no event reported");
     demo::silent_change(s3).await?;
@@ -197,6 +241,57 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
             if v.public { "YES" } else { "no" }
         );
     }
+
+    step(6, "Audit: the tamper-evident chain");
+    let log = DynamoAuditLog::new(
+        db.clone(),
+        "demo-audit",
+        &ctx.account_id,
+        parse_audit_key(DEMO_AUDIT_KEY)?,
+    );
+    let (entries, chain) = match log.verified_entries().await {
+        Ok(entries) => {
+            println!(
+                "  chain verified: {} records, every hash, link and signature intact",
+                entries.len()
+            );
+            let status = ChainStatus {
+                verified: true,
+                records: entries.len(),
+                detail: None,
+            };
+            (entries, status)
+        }
+        Err(e) => {
+            println!("  chain does NOT verify: {e}");
+            let entries = log.entries().await?;
+            let status = ChainStatus {
+                verified: false,
+                records: entries.len(),
+                detail: Some(e.to_string()),
+            };
+            (entries, status)
+        }
+    };
+
+    step(7, "Evidence: the SOC 2 report");
+    let now = Utc::now();
+    let report = build_report(
+        &entries,
+        &exceptions.list().await?,
+        chain,
+        now - Duration::days(30),
+        now,
+    );
+    let dir = std::path::Path::new(".demo");
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("evidence-report.html");
+    std::fs::write(&path, render_html(&report))?;
+    println!("  written to {}", path.display());
+    println!(
+        "  {}",
+        crate::commands::report::headline(&report).replace('\n', "\n  ")
+    );
     println!("\nRecords are in the `demo-audit` table; `bucketward rollback <action id> --audit-table demo-audit` restores any change.");
     Ok(exit::OK)
 }

@@ -176,7 +176,7 @@ pub async fn run(args: &ReportArgs) -> anyhow::Result<u8> {
 }
 
 /// The figures an operator wants to see at once, one per line.
-fn headline(r: &EvidenceReport) -> String {
+pub fn headline(r: &EvidenceReport) -> String {
     let seconds = |s: Option<f64>| s.map_or_else(|| "n/a".to_owned(), human_duration);
     let rate =
         |r: Option<f64>| r.map_or_else(|| "n/a".to_owned(), |r| format!("{:.1}%", r * 100.0));

@@ -69,6 +69,7 @@ pub async fn run(args: &SweepArgs) -> anyhow::Result<u8> {
         plan: args.plan.options()?,
         snapshot: SnapshotOptions {
             lean: true,
+            access_points: true,
             ..SnapshotOptions::default()
         },
     };

@@ -41,6 +41,7 @@ pub fn draft_for(record: &ActionRecord) -> AuditDraft {
         "decision": record.outcome,
         "exception": record.exception,
         "approver": record.review.as_ref().map(|r| r.by.clone()),
+        "review": record.review,
         "steps_planned": record.plan.steps.iter().map(|s| &s.summary).collect::<Vec<_>>(),
         "steps_applied": record.applied,
         "before": record.before,
