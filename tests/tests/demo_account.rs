@@ -82,10 +82,7 @@ async fn the_demo_account_starts_as_told_and_ends_as_promised() {
                 .snapshot(b.name, None, SnapshotOptions::default())
                 .await,
         );
-        let expected_public = match b.name {
-            demo::CDN | demo::WEBSITE | demo::INTEGRATION => true,
-            _ => false,
-        };
+        let expected_public = matches!(b.name, demo::CDN | demo::WEBSITE | demo::INTEGRATION);
         assert_eq!(v.public, expected_public, "{}: {}", b.name, b.story);
     }
     // The private bucket with cross-account and CloudFront statements kept its policy.
