@@ -59,6 +59,10 @@ fn subject_line(text: &str) -> String {
     }
 }
 
+fn severity_tag(record: &ActionRecord) -> String {
+    record.severity.map_or_else(String::new, |s| format!(" ({s})"))
+}
+
 /// The notification for an action record.
 pub fn for_action(record: &ActionRecord) -> Notification {
     for_action_with_link(record, None)
@@ -70,7 +74,7 @@ pub fn for_action_with_link(record: &ActionRecord, approval_link: Option<&str>) 
     let plan = record.plan.summary();
     let (subject, summary) = match record.outcome {
         Outcome::Fixed => (
-            format!("bucketward fixed public bucket {bucket}"),
+            format!("bucketward fixed public bucket {bucket}{}", severity_tag(record)),
             format!(
                 "Public bucket {bucket} was fixed: {}.",
                 record.applied.join("; ")
@@ -144,6 +148,9 @@ pub fn for_action_with_link(record: &ActionRecord, approval_link: Option<&str>) 
         "bucket": bucket,
         "account": record.account_id,
         "outcome": record.outcome,
+        "severity": record.severity,
+        "intent": record.classification.as_ref().map(|c| c.intent),
+        "exception": record.exception,
         "mode": record.mode,
         "action_id": record.action_id,
         "exposure": record.verdict_before.exposure,
@@ -162,6 +169,10 @@ pub fn for_action_with_link(record: &ActionRecord, approval_link: Option<&str>) 
         attributes: vec![
             ("bucket".to_owned(), bucket.clone()),
             ("outcome".to_owned(), outcome_name(record.outcome)),
+            (
+                "severity".to_owned(),
+                record.severity.map_or_else(|| "none".to_owned(), |s| s.to_string()),
+            ),
         ],
     }
 }

@@ -38,15 +38,23 @@ pub fn run(args: &Args) -> u8 {
         }
     };
     let verdict = evaluate(&snapshot);
+    // Severity needs the bucket's intent: both go alongside the verdict.
+    let intent = bucketward::classify::classify(&snapshot).intent;
+    let severity = bucketward::severity::severity(&verdict, intent);
+    let mut output = serde_json::to_value(&verdict).unwrap_or_default();
+    if let Some(map) = output.as_object_mut() {
+        map.insert("severity".to_owned(), serde_json::json!(severity));
+        map.insert("intent".to_owned(), serde_json::json!(intent));
+    }
     match args.format {
-        Format::Json => match serde_json::to_string_pretty(&verdict) {
+        Format::Json => match serde_json::to_string_pretty(&output) {
             Ok(json) => println!("{json}"),
             Err(e) => {
                 eprintln!("error: cannot encode the verdict: {e}");
                 return exit::FAILURE;
             }
         },
-        Format::Table => print!("{}", table(&verdict)),
+        Format::Table => print!("severity          {severity}\n{}", table(&verdict)),
     }
     if args.fail_on_public && verdict.public {
         exit::PUBLIC
