@@ -28,7 +28,7 @@ VENV_PATH := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 SAM_ENV := SAM_CLI_TELEMETRY=0
 
 .PHONY: help setup emulator-up emulator-down emulator-status test template-lint validate \
-        demo build package deploy bench lint fmt clean distclean
+        demo build package deploy bench report-png lint fmt clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -86,6 +86,13 @@ bench: setup ## Evaluate throughput (criterion), then sweep throughput against m
 	$(CARGO) bench -p bucketward --bench evaluate
 	$(CARGO) build --release -p bucketward-cli -p bucketward-tests --bin bucketward --bin bench_sweep
 	$(WITH_EMULATOR) target/release/bench_sweep $(BENCH_SIZES) $(BENCH_CONCURRENCY)
+
+REPORT_SAMPLE_DIR ?= target/report-sample
+
+report-png: ## Render a sample evidence report (seeded trail) to PNG in headless Chromium (installs chromium if missing)
+	BUCKETWARD_REPORT_SAMPLE_DIR=$(CURDIR)/$(REPORT_SAMPLE_DIR) $(CARGO) test -q -p bucketward --lib report::tests::writes_a_sample_when_asked
+	REPORT_WINDOW=1280,4300 scripts/render-report.sh $(REPORT_SAMPLE_DIR)/report.html $(REPORT_SAMPLE_DIR)/report.png
+	@echo "rendered $(REPORT_SAMPLE_DIR)/report.png"
 
 lint: ## rustfmt --check and clippy -D warnings
 	$(CARGO) fmt --all --check

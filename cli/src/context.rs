@@ -221,3 +221,32 @@ impl Context {
         })
     }
 }
+
+/// The audit chain for CLI changes (rollbacks, exception changes): when an audit table is named
+/// and `BUCKETWARD_AUDIT_KEY` is set.
+pub fn audit_log(
+    ctx: &Context,
+    table: Option<&String>,
+) -> anyhow::Result<Option<bucketward::audit::DynamoAuditLog>> {
+    let (Some(table), Ok(key)) = (table, std::env::var(bucketward::audit::AUDIT_KEY_ENV)) else {
+        return Ok(None);
+    };
+    Ok(Some(bucketward::audit::DynamoAuditLog::new(
+        ctx.clients.dynamodb.clone(),
+        table,
+        &ctx.account_id,
+        bucketward::audit::parse_audit_key(&key)?,
+    )))
+}
+
+/// Appends one entry to the audit chain, when there is one.
+pub async fn record_audit(
+    log: Option<&bucketward::audit::DynamoAuditLog>,
+    draft: bucketward::audit::AuditDraft,
+) -> anyhow::Result<()> {
+    use bucketward::audit::AuditLog as _;
+    if let Some(log) = log {
+        log.append(draft).await?;
+    }
+    Ok(())
+}

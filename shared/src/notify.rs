@@ -60,7 +60,9 @@ fn subject_line(text: &str) -> String {
 }
 
 fn severity_tag(record: &ActionRecord) -> String {
-    record.severity.map_or_else(String::new, |s| format!(" ({s})"))
+    record
+        .severity
+        .map_or_else(String::new, |s| format!(" ({s})"))
 }
 
 /// The notification for an action record.
@@ -74,7 +76,10 @@ pub fn for_action_with_link(record: &ActionRecord, approval_link: Option<&str>) 
     let plan = record.plan.summary();
     let (subject, summary) = match record.outcome {
         Outcome::Fixed => (
-            format!("bucketward fixed public bucket {bucket}{}", severity_tag(record)),
+            format!(
+                "bucketward fixed public bucket {bucket}{}",
+                severity_tag(record)
+            ),
             format!(
                 "Public bucket {bucket} was fixed: {}.",
                 record.applied.join("; ")
@@ -171,7 +176,9 @@ pub fn for_action_with_link(record: &ActionRecord, approval_link: Option<&str>) 
             ("outcome".to_owned(), outcome_name(record.outcome)),
             (
                 "severity".to_owned(),
-                record.severity.map_or_else(|| "none".to_owned(), |s| s.to_string()),
+                record
+                    .severity
+                    .map_or_else(|| "none".to_owned(), |s| s.to_string()),
             ),
         ],
     }

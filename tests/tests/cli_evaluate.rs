@@ -15,7 +15,12 @@ fn run(args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .expect("spawn");
     if let Some(text) = stdin {
-        child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write");
     }
     drop(child.stdin.take());
     child.wait_with_output().expect("output")
@@ -35,21 +40,37 @@ fn prints_the_verdict_and_exits_0() {
     assert_eq!(v["public"], true);
     assert_eq!(v["exposure"]["read"], true);
     assert_eq!(v["findings"][0]["code"], "policy.public_principal");
-    assert_eq!(v["severity"], "high", "public read of a bucket of unknown intent");
+    assert_eq!(
+        v["severity"], "high",
+        "public read of a bucket of unknown intent"
+    );
     assert_eq!(v["intent"], "unknown");
 }
 
 #[test]
 fn fail_on_public_exits_3_only_when_public() {
-    assert_eq!(run(&["evaluate", "-", "--fail-on-public"], Some(PUBLIC)).status.code(), Some(3));
-    assert_eq!(run(&["evaluate", "-", "--fail-on-public"], Some(PRIVATE)).status.code(), Some(0));
+    assert_eq!(
+        run(&["evaluate", "-", "--fail-on-public"], Some(PUBLIC))
+            .status
+            .code(),
+        Some(3)
+    );
+    assert_eq!(
+        run(&["evaluate", "-", "--fail-on-public"], Some(PRIVATE))
+            .status
+            .code(),
+        Some(0)
+    );
 }
 
 #[test]
 fn the_table_format_is_for_people() {
     let out = run(&["evaluate", "-", "--format", "table"], Some(PUBLIC));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("public now        yes") && text.contains("policy.public_principal"), "{text}");
+    assert!(
+        text.contains("public now        yes") && text.contains("policy.public_principal"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -58,12 +79,21 @@ fn bad_input_exits_2_naming_the_file_and_the_path() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/snapshot.json"));
 
-    let out = run(&["evaluate", "-"], Some(r#"{"Bucket":"b","Acl":{"Grants":[{"Grantee":{"Type":"Group"},"Permission":7}]}}"#));
+    let out = run(
+        &["evaluate", "-"],
+        Some(r#"{"Bucket":"b","Acl":{"Grants":[{"Grantee":{"Type":"Group"},"Permission":7}]}}"#),
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("<stdin>") && err.contains("Acl.Grants[0].Permission"), "{err}");
+    assert!(
+        err.contains("<stdin>") && err.contains("Acl.Grants[0].Permission"),
+        "{err}"
+    );
 
-    let out = run(&["evaluate", "-"], Some(r#"{"Bucket":"b","Policy":"{not json"}"#));
+    let out = run(
+        &["evaluate", "-"],
+        Some(r#"{"Bucket":"b","Policy":"{not json"}"#),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Policy"));
 
@@ -73,7 +103,8 @@ fn bad_input_exits_2_naming_the_file_and_the_path() {
 
 #[test]
 fn classify_reports_intent_with_reasons() {
-    let snapshot = r#"{"Bucket":"acme-cdn-assets","Website":{"IndexDocument":{"Suffix":"index.html"}}}"#;
+    let snapshot =
+        r#"{"Bucket":"acme-cdn-assets","Website":{"IndexDocument":{"Suffix":"index.html"}}}"#;
     let out = run(&["classify", "-"], Some(snapshot));
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");

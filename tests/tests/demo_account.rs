@@ -104,6 +104,7 @@ fn bucketward(args: &[&str]) -> std::process::Output {
     std::process::Command::new(bucketward_tests::lambda::binary("bucketward"))
         .args(args)
         .env("BUCKETWARD_ACCOUNT_ID", ACCOUNT_ID)
+        .env("BUCKETWARD_AUDIT_KEY", bucketward_tests::infra::AUDIT_KEY)
         .output()
         .expect("run bucketward")
 }
@@ -187,6 +188,8 @@ async fn baseline_proposes_exceptions_that_import_only_once_reviewed() {
         "alice",
         "--exceptions-table",
         "bl-exceptions",
+        "--audit-table",
+        "bl-audit",
     ]);
     assert!(
         ok.status.success(),
@@ -203,5 +206,12 @@ async fn baseline_proposes_exceptions_that_import_only_once_reviewed() {
     let list: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
     assert_eq!(list.as_array().map(Vec::len), Some(2));
     assert_eq!(list[0]["approved_by"], "alice");
+    // Both imports are on the audit chain, which verifies.
+    let verify = bucketward(&["audit", "verify", "--audit-table", "bl-audit"]);
+    let text = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success() && text.contains("2 records"),
+        "{text}"
+    );
     emu.reset().await;
 }

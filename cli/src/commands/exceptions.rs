@@ -24,6 +24,10 @@ pub struct ExceptionsArgs {
     /// The DynamoDB exceptions table.
     #[arg(long, env = "BUCKETWARD_EXCEPTIONS_TABLE", global = true)]
     pub exceptions_table: Option<String>,
+    /// The audit table: every change is also recorded on the audit chain (with
+    /// BUCKETWARD_AUDIT_KEY).
+    #[arg(long, env = "BUCKETWARD_AUDIT_TABLE", global = true)]
+    pub audit_table: Option<String>,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -76,6 +80,15 @@ fn store(ctx: &Context, table: Option<&String>) -> anyhow::Result<DynamoExceptio
 pub async fn run(args: &ExceptionsArgs) -> anyhow::Result<u8> {
     let ctx = Context::load(&args.aws).await?;
     let store = store(&ctx, args.exceptions_table.as_ref())?;
+    let log = crate::context::audit_log(&ctx, args.audit_table.as_ref())?;
+    let change = |action: &str, e: serde_json::Value, bucket: &str| {
+        bucketward::audit::AuditDraft::new(
+            ctx.account_id.clone(),
+            bucketward::audit::AuditKind::ExceptionChange,
+            serde_json::json!({"change": action, "exception": e}),
+        )
+        .with_bucket(bucket.to_owned())
+    };
     match &args.command {
         ExceptionsCommand::Add {
             bucket,
@@ -97,6 +110,11 @@ pub async fn run(args: &ExceptionsArgs) -> anyhow::Result<u8> {
             };
             e.validate()?;
             store.put(&e).await?;
+            crate::context::record_audit(
+                log.as_ref(),
+                change("add", serde_json::to_value(&e)?, &e.bucket),
+            )
+            .await?;
             println!("added: {}", e.describe());
         }
         ExceptionsCommand::List { json } => {
@@ -119,6 +137,11 @@ pub async fn run(args: &ExceptionsArgs) -> anyhow::Result<u8> {
         }
         ExceptionsCommand::Remove { bucket } => {
             if store.remove(bucket).await? {
+                crate::context::record_audit(
+                    log.as_ref(),
+                    change("remove", serde_json::json!({"bucket": bucket}), bucket),
+                )
+                .await?;
                 println!("removed the exception for `{bucket}`");
             } else {
                 println!("no exception for `{bucket}`");
@@ -143,6 +166,11 @@ pub async fn run(args: &ExceptionsArgs) -> anyhow::Result<u8> {
             }
             for e in &imported {
                 store.put(e).await?;
+                crate::context::record_audit(
+                    log.as_ref(),
+                    change("import", serde_json::to_value(e)?, &e.bucket),
+                )
+                .await?;
             }
             println!("imported {} exception(s) from {name}", imported.len());
         }

@@ -275,6 +275,19 @@ pub async fn rollback(args: &RollbackArgs) -> anyhow::Result<u8> {
                 .await?
         }
     };
+    let log = crate::context::audit_log(&ctx, args.audit_table.as_ref())?;
+    let draft = bucketward::audit::AuditDraft::new(
+        ctx.account_id.clone(),
+        bucketward::audit::AuditKind::Rollback,
+        serde_json::json!({
+            "action_id": report.action_id,
+            "restored_exactly": report.differences.is_empty(),
+            "differences": report.differences,
+            "approver": std::env::var("USER").unwrap_or_default(),
+        }),
+    )
+    .with_bucket(report.bucket.clone());
+    crate::context::record_audit(log.as_ref(), draft).await?;
     if report.differences.is_empty() {
         println!(
             "restored {} to its state before {}",
