@@ -77,6 +77,7 @@ test: setup template-lint validate ## Lint and validate the template, run cargo 
 	$(WITH_EMULATOR) $(CARGO) test --workspace
 
 demo: setup ## Run the CLI demo against moto
+	$(CARGO) build -q -p remediator
 	$(WITH_EMULATOR) $(CARGO) run -q -p bucketward-cli --bin bucketward -- demo
 
 BENCH_SIZES ?= 1000,5000,10000

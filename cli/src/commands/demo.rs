@@ -145,15 +145,59 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
         2,
         "Autopilot: a CloudTrail PutBucketPolicy event for the customer-data bucket",
     );
-    let event = ApiCallEvent::from_value(&cloudtrail_event(
-        "PutBucketPolicy",
-        demo::CUSTOMER_DATA,
-        &ctx.account_id,
-    ))?;
+    let event_json = cloudtrail_event("PutBucketPolicy", demo::CUSTOMER_DATA, &ctx.account_id);
+    let binary = std::path::Path::new("target/debug/remediator");
     let started = Instant::now();
-    let outcome = pipeline.handle_event(&event).await?;
-    print_event(&outcome);
-    println!("  handled in {} ms (the same pipeline the remediator Lambda runs; `make test` drives the real binary)", started.elapsed().as_millis());
+    if binary.exists() {
+        // The real remediator binary, on the event as EventBridge would deliver it.
+        std::fs::create_dir_all(".demo")?;
+        let path = std::path::Path::new(".demo/put-bucket-policy-event.json");
+        std::fs::write(path, serde_json::to_string_pretty(&event_json)?)?;
+        let out = tokio::process::Command::new(binary)
+            .arg("--invoke")
+            .arg(path)
+            .env("BUCKETWARD_AUDIT_TABLE", "demo-audit")
+            .env("BUCKETWARD_DEDUPE_TABLE", "demo-dedupe")
+            .env("BUCKETWARD_EXCEPTIONS_TABLE", "demo-exceptions")
+            .env(
+                "BUCKETWARD_TOPIC_ARN",
+                pipeline_args.topic_arn.clone().unwrap_or_default(),
+            )
+            .env("BUCKETWARD_AUDIT_KEY", DEMO_AUDIT_KEY)
+            .env("BUCKETWARD_ACCOUNT_ID", &ctx.account_id)
+            .env("RUST_LOG", "warn")
+            .output()
+            .await
+            .context("running the remediator binary")?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        anyhow::ensure!(
+            out.status.success(),
+            "the remediator binary failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let result: serde_json::Value = stdout
+            .lines()
+            .last()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .context("the remediator printed no result")?;
+        print_event(&result);
+        if let Some(emf) = stdout
+            .lines()
+            .find(|l| l.contains("\"RemediationLatency\""))
+        {
+            println!("  EMF metrics line: {}...", &emf[..emf.len().min(110)]);
+        }
+        println!("  the real remediator binary (target/debug/remediator --invoke) handled it in {} ms, process start included", started.elapsed().as_millis());
+    } else {
+        let outcome = pipeline
+            .handle_event(&ApiCallEvent::from_value(&event_json)?)
+            .await?;
+        print_event(&serde_json::to_value(&outcome)?);
+        println!(
+            "  handled in-process in {} ms (build target/debug/remediator to use the real binary)",
+            started.elapsed().as_millis()
+        );
+    }
 
     step(
         3,
@@ -165,7 +209,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
         &ctx.account_id,
     ))?;
     let outcome = pipeline.handle_event(&event).await?;
-    print_event(&outcome);
+    print_event(&serde_json::to_value(&outcome)?);
     if let EventOutcome::Bucket { result, .. } = &outcome {
         if let Some(proposal_id) = &result.action_id {
             let links = ApprovalLinks {
@@ -296,31 +340,35 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-fn print_event(outcome: &EventOutcome) {
-    if let EventOutcome::Bucket { result, .. } = outcome {
+fn print_event(outcome: &serde_json::Value) {
+    let r = &outcome["result"];
+    if r.is_null() {
+        println!("  {outcome}");
+        return;
+    }
+    println!(
+        "  {} is {}; intent {}, severity {}; decision {}",
+        r["bucket"].as_str().unwrap_or_default(),
+        if r["public"] == true {
+            "PUBLIC"
+        } else {
+            "not public"
+        },
+        r["intent"].as_str().unwrap_or_default(),
+        r["severity"].as_str().unwrap_or_default(),
+        r["decision"]["decision"].as_str().unwrap_or_default()
+    );
+    for a in r["applied"].as_array().into_iter().flatten() {
+        println!("    applied: {}", a.as_str().unwrap_or_default());
+    }
+    if let Some(id) = r["action_id"].as_str() {
         println!(
-            "  {} is {}; intent {:?}, severity {}; decision {}",
-            result.bucket,
-            if result.public {
-                "PUBLIC"
-            } else {
-                "not public"
-            },
-            result.intent,
-            result.severity,
-            serde_json::to_value(&result.decision)
-                .map(|v| v["decision"].to_string())
-                .unwrap_or_default()
+            "    action {id} ({})",
+            r["outcome"].as_str().unwrap_or_default()
         );
-        for a in &result.applied {
-            println!("    applied: {a}");
-        }
-        if let Some(id) = &result.action_id {
-            println!("    action {id} ({:?})", result.outcome);
-        }
-        if let Some(ms) = result.remediation_latency_ms {
-            println!("    fixed {ms} ms after the API call");
-        }
+    }
+    if let Some(ms) = r["remediation_latency_ms"].as_i64() {
+        println!("    fixed {ms} ms after the API call");
     }
 }
 

@@ -1,5 +1,8 @@
 //! The remediator Lambda: EventBridge delivers CloudTrail S3 calls; each is sent through the
 //! shared pipeline. This file only wires: tracing, configuration, clients, then the runtime.
+//!
+//! `remediator --invoke EVENT.json` runs the same handler once on a file, without the Lambda
+//! Runtime API (the local demo uses it).
 
 mod handler;
 
@@ -24,6 +27,22 @@ async fn main() -> Result<(), Error> {
         config,
     };
     let state = &state;
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, path] = args.as_slice() {
+        if flag == "--invoke" {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+            let payload: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("`{path}` is not JSON: {e}"))?;
+            let result = handler::handle(
+                state,
+                LambdaEvent::new(payload, lambda_runtime::Context::default()),
+            )
+            .await?;
+            println!("{result}");
+            return Ok(());
+        }
+    }
     run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
         handler::handle(state, event).await
     }))
