@@ -205,6 +205,7 @@ pub mod scenario {
 
 pub mod infra;
 pub mod lambda;
+pub mod proxy;
 
 /// The remediator's EventBridge pattern, read from `template.yaml`, so that the tests exercise
 /// exactly the rule that is deployed.

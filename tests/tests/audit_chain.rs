@@ -10,8 +10,6 @@ use bucketward::audit::{
 };
 use bucketward_tests::{Emulator, ACCOUNT_ID};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
 
 const KEY: &[u8] = b"emulator audit key: 32 bytes min";
 
@@ -285,37 +283,6 @@ async fn an_entry_the_head_does_not_know_stops_appends() {
     );
 }
 
-/// One HTTP/1.1 message (request or response) from a stream: the head up to the blank line and
-/// a body of `Content-Length` bytes. `None` when the peer closed the connection.
-async fn read_message<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> Option<Vec<u8>> {
-    let mut message = Vec::new();
-    let mut length = 0;
-    loop {
-        let mut line = Vec::new();
-        if reader.read_until(b'\n', &mut line).await.ok()? == 0 {
-            return None;
-        }
-        message.extend_from_slice(&line);
-        if line == b"\r\n" {
-            break;
-        }
-        let text = String::from_utf8_lossy(&line);
-        if let Some((name, value)) = text.split_once(':') {
-            assert!(
-                !name.trim().eq_ignore_ascii_case("transfer-encoding"),
-                "the proxy only handles Content-Length bodies"
-            );
-            if name.trim().eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().expect("content-length");
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).await.ok()?;
-    message.extend(body);
-    Some(message)
-}
-
 /// A proxy in front of the emulator that lets one request through at a time.
 ///
 /// moto applies a `TransactWriteItems` step by step and, when a condition fails, puts back a copy
@@ -324,35 +291,7 @@ async fn read_message<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> Opt
 /// atomicity DynamoDB has, while each writer's head read, seal and transaction still interleave
 /// with the other writers' (that race is what the test exercises).
 async fn one_request_at_a_time(upstream: &str) -> String {
-    let upstream = upstream
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    let turn = Arc::new(tokio::sync::Mutex::new(()));
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let (upstream, turn) = (upstream.clone(), turn.clone());
-            tokio::spawn(async move {
-                let mut client = BufReader::new(client);
-                while let Some(request) = read_message(&mut client).await {
-                    let response = {
-                        let _turn = turn.lock().await;
-                        let mut server = TcpStream::connect(&upstream).await.expect("emulator");
-                        server.write_all(&request).await.expect("forward request");
-                        read_message(&mut BufReader::new(server))
-                            .await
-                            .expect("response")
-                    };
-                    if client.get_mut().write_all(&response).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    format!("http://{address}")
+    bucketward_tests::proxy::proxy(upstream, true, Arc::new(|_: &str| None)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -179,8 +179,22 @@ pub async fn plan_cmd(args: &PlanCmdArgs) -> anyhow::Result<u8> {
 
 pub async fn remediate(args: &RemediateArgs) -> anyhow::Result<u8> {
     let ctx = Context::load(&args.target.aws).await?;
+    let mut plan = args.plan.options()?;
+    if plan.account_bpa {
+        // Account BPA would break every excepted public bucket: refused while one is in force.
+        let table = std::env::var("BUCKETWARD_EXCEPTIONS_TABLE")
+            .ok()
+            .filter(|t| !t.is_empty());
+        let exceptions =
+            bucketward::aws::dynamo::load_exceptions(&ctx.clients.dynamodb, table.as_deref())
+                .await?;
+        let now = chrono::Utc::now();
+        plan.account_has_public_exceptions = exceptions
+            .iter()
+            .any(|e| e.expires_at > now && e.allowed().is_ok_and(|k| k.any()));
+    }
     let options = RemediateOptions {
-        plan: args.plan.options()?,
+        plan,
         snapshot: args.target.options(),
         dry_run: args.dry_run,
         object_budget: args.object_budget,
