@@ -687,7 +687,7 @@ fn a_broken_chain_is_said_first_and_the_report_still_built() {
 }
 
 #[test]
-fn rejections_that_do_not_say_why_are_noted() {
+fn a_rejection_recorded_by_draft_for_says_why() {
     let mut trail = Trail::default();
     let p = Rec {
         mode: Some("copilot"),
@@ -701,7 +701,7 @@ fn rejections_that_do_not_say_why_are_noted() {
         )
     };
     trail.propose(&p, "2026-03-10T00:00:01Z");
-    // As `draft_for` writes it today: no `review` in the payload.
+    // `draft_for` writes the review into the payload, so the reason is known.
     let mut record =
         serde_json::to_value(p.record("rejected", Some("2026-03-10T00:00:01Z"))).unwrap();
     record["review"] = review("bob", "2026-03-11T00:00:00Z", true, None);
@@ -717,10 +717,9 @@ fn rejections_that_do_not_say_why_are_noted() {
         now(),
     );
     assert_eq!(r.false_positives.reviewed, 1);
-    assert_eq!(r.false_positives.rejected_as_intended, 0);
-    assert_eq!(r.false_positives.rejections_without_review, 1);
-    assert_eq!(r.false_positives.rate, Some(0.0));
-    assert!(r.notes[0].contains("do not say whether the bucket is meant to be public"));
+    assert_eq!(r.false_positives.rejected_as_intended, 1);
+    assert_eq!(r.false_positives.rejections_without_review, 0);
+    assert_eq!(r.false_positives.rate, Some(1.0));
 }
 
 #[test]
