@@ -35,7 +35,8 @@ pub struct Config {
     pub pipeline: PipelineConfig,
 }
 
-fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
+/// Reads a boolean variable value: true/1/yes or false/0/no/empty.
+pub fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Ok(true),
         "false" | "0" | "no" | "" => Ok(false),
@@ -123,40 +124,63 @@ impl Config {
         if flag("BUCKETWARD_DRY_RUN")? {
             modes = CategoryModes::all(Mode::DryRun);
         }
+        let (plan, snapshot) = plan_and_snapshot_from_vars(vars)?;
         Ok(Self {
             audit_table: required("BUCKETWARD_AUDIT_TABLE")?,
             dedupe_table: required("BUCKETWARD_DEDUPE_TABLE")?,
             topic_arn: required("BUCKETWARD_TOPIC_ARN")?,
             account_id: get("BUCKETWARD_ACCOUNT_ID").map(str::to_owned),
             exceptions_table: get("BUCKETWARD_EXCEPTIONS_TABLE").map(str::to_owned),
-            audit_key: get(crate::audit::AUDIT_KEY_ENV)
-                .map(|v| {
-                    crate::audit::parse_audit_key(v).map_err(|e| ConfigError::Invalid {
-                        name: crate::audit::AUDIT_KEY_ENV,
-                        value: "(hidden)".to_owned(),
-                        reason: e.to_string(),
-                    })
-                })
-                .transpose()?,
+            audit_key: audit_key_from_vars(vars)?,
             pipeline: PipelineConfig {
                 decide: DecideConfig {
                     modes,
                     harden_missing_bpa: flag("BUCKETWARD_HARDEN_BPA")?,
                 },
-                plan: PlanOptions {
-                    enforce_ownership: flag("BUCKETWARD_ENFORCE_OWNERSHIP")?,
-                    ..PlanOptions::default()
-                },
-                snapshot: crate::aws::s3::SnapshotOptions {
-                    objects: crate::aws::s3::ObjectSampling::None,
-                    // Access points are read unless turned off (one more call per bucket).
-                    access_points: get("BUCKETWARD_ACCESS_POINTS")
-                        .map_or(Ok(true), |v| parse_bool("BUCKETWARD_ACCESS_POINTS", v))?,
-                    lean: false,
-                },
+                plan,
+                snapshot,
             },
         })
     }
+}
+
+fn lookup<'a>(vars: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    vars.get(name).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+/// How every function plans and reads a bucket: `BUCKETWARD_ENFORCE_OWNERSHIP` (default off)
+/// and `BUCKETWARD_ACCESS_POINTS` (default on: one more call per bucket). Shared so that an
+/// approved fix is planned the way the remediator plans it.
+pub fn plan_and_snapshot_from_vars(
+    vars: &HashMap<String, String>,
+) -> Result<(PlanOptions, crate::aws::s3::SnapshotOptions), ConfigError> {
+    let flag = |name: &'static str, default: bool| {
+        lookup(vars, name).map_or(Ok(default), |v| parse_bool(name, v))
+    };
+    Ok((
+        PlanOptions {
+            enforce_ownership: flag("BUCKETWARD_ENFORCE_OWNERSHIP", false)?,
+            ..PlanOptions::default()
+        },
+        crate::aws::s3::SnapshotOptions {
+            objects: crate::aws::s3::ObjectSampling::None,
+            access_points: flag("BUCKETWARD_ACCESS_POINTS", true)?,
+            lean: false,
+        },
+    ))
+}
+
+/// The audit chain's key from `BUCKETWARD_AUDIT_KEY`, if set; the error never shows the key.
+pub fn audit_key_from_vars(vars: &HashMap<String, String>) -> Result<Option<Vec<u8>>, ConfigError> {
+    lookup(vars, crate::audit::AUDIT_KEY_ENV)
+        .map(|v| {
+            crate::audit::parse_audit_key(v).map_err(|e| ConfigError::Invalid {
+                name: crate::audit::AUDIT_KEY_ENV,
+                value: "(hidden)".to_owned(),
+                reason: e.to_string(),
+            })
+        })
+        .transpose()
 }
 
 #[cfg(test)]

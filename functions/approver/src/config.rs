@@ -4,11 +4,10 @@
 use std::collections::HashMap;
 
 use bucketward::approval::parse_key;
-use bucketward::audit::{parse_audit_key, AUDIT_KEY_ENV};
 use bucketward::aws::approvals::ApproveOptions;
-use bucketward::aws::s3::{ObjectSampling, SnapshotOptions};
-use bucketward::config::ConfigError;
-use bucketward::plan::PlanOptions;
+use bucketward::config::{
+    audit_key_from_vars, parse_bool, plan_and_snapshot_from_vars, ConfigError,
+};
 
 /// What the approver needs.
 ///
@@ -53,18 +52,6 @@ impl std::fmt::Debug for ApproverConfig {
     }
 }
 
-fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" | "" => Ok(false),
-        _ => Err(ConfigError::Invalid {
-            name,
-            value: value.to_owned(),
-            reason: "expected true or false".to_owned(),
-        }),
-    }
-}
-
 impl ApproverConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(&std::env::vars().collect())
@@ -78,6 +65,7 @@ impl ApproverConfig {
                 .ok_or(ConfigError::Missing(name))
         };
         let flag = |name: &'static str| get(name).map_or(Ok(false), |v| parse_bool(name, v));
+        let (plan, snapshot) = plan_and_snapshot_from_vars(vars)?;
         let key = parse_key(
             get("BUCKETWARD_APPROVAL_KEY")
                 .ok_or(ConfigError::Missing("BUCKETWARD_APPROVAL_KEY"))?,
@@ -93,27 +81,9 @@ impl ApproverConfig {
             topic_arn: get("BUCKETWARD_TOPIC_ARN").map(str::to_owned),
             account_id: get("BUCKETWARD_ACCOUNT_ID").map(str::to_owned),
             key,
-            audit_key: get(AUDIT_KEY_ENV)
-                .map(|v| {
-                    parse_audit_key(v).map_err(|e| ConfigError::Invalid {
-                        name: AUDIT_KEY_ENV,
-                        value: "(hidden)".to_owned(),
-                        reason: e.to_string(),
-                    })
-                })
-                .transpose()?,
+            audit_key: audit_key_from_vars(vars)?,
             confirm_get: flag("BUCKETWARD_APPROVAL_CONFIRM")?,
-            approve: ApproveOptions {
-                plan: PlanOptions {
-                    enforce_ownership: flag("BUCKETWARD_ENFORCE_OWNERSHIP")?,
-                    ..PlanOptions::default()
-                },
-                snapshot: SnapshotOptions {
-                    objects: ObjectSampling::None,
-                    access_points: flag("BUCKETWARD_ACCESS_POINTS")?,
-                    lean: false,
-                },
-            },
+            approve: ApproveOptions { plan, snapshot },
         })
     }
 }
