@@ -323,23 +323,40 @@ pub fn strip_public_statements(
     kind: PolicyKind,
     allowed: ExposureKinds,
 ) -> Result<Option<Surgery>, SurgeryError> {
-    let document = crate::policy::PolicyDocument::parse(text)?;
+    let Some(mut surgery) = public_statement_surgery(text, kind, allowed)? else {
+        return Ok(None);
+    };
     let mut raw: Value = serde_json::from_str(text)?;
-    let Some(statement_value) = raw.get_mut("Statement") else {
-        return Err(SurgeryError::NoStatement);
-    };
-    let was_single = statement_value.is_object();
-    let mut statements: Vec<Value> = match statement_value.take() {
-        Value::Array(list) => list,
-        single => vec![single],
-    };
+    if apply_surgery(&mut raw, &surgery)? {
+        surgery.text = Some(if text.contains('\n') {
+            serde_json::to_string_pretty(&raw)?
+        } else {
+            serde_json::to_string(&raw)?
+        });
+    }
+    Ok(Some(surgery))
+}
 
+/// Which statements surgery drops or narrows, without editing anything (`text` stays `None`).
+/// Git mode runs this on an evaluable rendering of an IaC policy, then applies the result to
+/// the document as written (with its interpolations) through [`apply_surgery`].
+pub fn public_statement_surgery(
+    text: &str,
+    kind: PolicyKind,
+    allowed: ExposureKinds,
+) -> Result<Option<Surgery>, SurgeryError> {
+    let document = crate::policy::PolicyDocument::parse(text)?;
+    let raw: Value = serde_json::from_str(text)?;
+    let statements: Vec<&Value> = match raw.get("Statement") {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(single) => vec![single],
+        None => return Err(SurgeryError::NoStatement),
+    };
     let mut surgery = Surgery {
         text: None,
         dropped: Vec::new(),
         narrowed: Vec::new(),
     };
-    let mut keep = vec![true; statements.len()];
     for (index, entry) in document.entries().iter().enumerate() {
         let StatementEntry::Valid(statement) = entry else {
             continue;
@@ -349,42 +366,60 @@ pub fn strip_public_statements(
             continue;
         }
         let id = (index, statement.sid.clone());
-        let narrowed = match analysis.principal {
-            PrincipalForm::Wildcard => statements
-                .get_mut(index)
-                .and_then(|s| s.get_mut("Principal"))
-                .is_some_and(narrow_principal),
-            _ => false,
-        };
-        if narrowed {
+        let narrowable = matches!(analysis.principal, PrincipalForm::Wildcard)
+            && statements
+                .get(index)
+                .and_then(|s| s.get("Principal"))
+                .cloned()
+                .as_mut()
+                .is_some_and(narrow_principal);
+        if narrowable {
             surgery.narrowed.push(id);
         } else {
-            keep[index] = false;
             surgery.dropped.push(id);
         }
     }
     if surgery.dropped.is_empty() && surgery.narrowed.is_empty() {
         return Ok(None);
     }
+    Ok(Some(surgery))
+}
+
+/// Applies a surgery's drops and narrowings to a policy's JSON, which may be another rendering
+/// of the same statements (an IaC document whose values hold interpolations). Returns whether
+/// any statement is left; when none is, `raw` is unchanged and the policy should go.
+pub fn apply_surgery(raw: &mut Value, surgery: &Surgery) -> Result<bool, SurgeryError> {
+    let Some(statement_value) = raw.get_mut("Statement") else {
+        return Err(SurgeryError::NoStatement);
+    };
+    let was_single = statement_value.is_object();
+    let mut statements: Vec<Value> = match statement_value.clone() {
+        Value::Array(list) => list,
+        single => vec![single],
+    };
+    for (index, _) in &surgery.narrowed {
+        if let Some(principal) = statements
+            .get_mut(*index)
+            .and_then(|s| s.get_mut("Principal"))
+        {
+            narrow_principal(principal);
+        }
+    }
     let remaining: Vec<Value> = statements
         .into_iter()
-        .zip(keep)
-        .filter_map(|(s, k)| k.then_some(s))
+        .enumerate()
+        .filter(|(i, _)| !surgery.dropped.iter().any(|(d, _)| d == i))
+        .map(|(_, s)| s)
         .collect();
     if remaining.is_empty() {
-        return Ok(Some(surgery));
+        return Ok(false);
     }
-    raw["Statement"] = if was_single && remaining.len() == 1 {
+    *statement_value = if was_single && remaining.len() == 1 {
         remaining.into_iter().next().unwrap_or(Value::Null)
     } else {
         Value::Array(remaining)
     };
-    surgery.text = Some(if text.contains('\n') {
-        serde_json::to_string_pretty(&raw)?
-    } else {
-        serde_json::to_string(&raw)?
-    });
-    Ok(Some(surgery))
+    Ok(true)
 }
 
 /// Removes the wildcard values of a principal map, keeping its fixed ones in their form.
@@ -397,10 +432,8 @@ fn narrow_principal(principal: &mut Value) -> bool {
         match values {
             Value::String(s) if !principal_value_is_fixed(kind, s) => *values = Value::Null,
             Value::Array(list) => {
-                list.retain(|v| {
-                    v.as_str()
-                        .is_some_and(|s| principal_value_is_fixed(kind, s))
-                });
+                // A value that is not a string is an IaC reference (`!GetAtt`, say): kept.
+                list.retain(|v| v.as_str().is_none_or(|s| principal_value_is_fixed(kind, s)));
                 if list.is_empty() {
                     *values = Value::Null;
                 }
