@@ -11,17 +11,18 @@
 # BPA flags on. Every tool then runs BENCH_PEERS_RUNS times (default 3), interleaved, and the
 # table shows the median wall time (process start included) and every run.
 #
-# Env: BENCH_PEERS_PORT (moto port, default 5077), BENCH_PEERS_RUNS (3), BENCH_PEERS_CONCURRENCY
-#      (bucketward --concurrency, default 16), BENCH_PEERS_KEEP=1 keeps the outputs (temp dir; kept anyway on failure),
-#      BENCH_PEERS_TOOLS (default "bucketward prowler custodian"; add custodian-all for Custodian
-#      with its default augment-keys, i.e. ten sub-documents fetched per bucket).
+# Env: BENCH_PEERS_PORT       moto's port (default 5077; its own moto, PID file and log in a temp dir)
+#      BENCH_PEERS_RUNS       runs per tool (default 3)
+#      BENCH_PEERS_CONCURRENCY  bucketward sweep --concurrency (default 16, as `make bench`)
+#      BENCH_PEERS_TOOLS      default "bucketward prowler custodian"; add custodian-all for Custodian
+#                             with its default augment-keys (ten sub-documents fetched per bucket)
+#      BENCH_PEERS_KEEP=1     keep the outputs in the temp dir (they are kept anyway on failure)
 # Needs: target/release/bucketward (cargo build --release -p bucketward-cli), python3 (3.11),
 #        PyPI. Tools go into .venv-peers/ (prowler and c7n need separate venvs: their pins of
 #        boto3/botocore conflict); moto is taken from the project's .venv if `make setup` made it.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-ROOT="$PWD"
 
 # ---- pins ------------------------------------------------------------------------------------
 PROWLER_VERSION=5.46.0
@@ -38,7 +39,6 @@ PYTHON="${PYTHON:-python3}"
 PEERS=.venv-peers
 BIN=target/release/bucketward
 URL="http://127.0.0.1:$PORT"
-ACCOUNT=123456789012
 
 # Prowler's S3 public-access checks (prowler aws --list-checks, 5.46.0). The first four decide
 # "public"; the others are the Block Public Access posture checks around them.
@@ -219,7 +219,7 @@ EOF
 run_custodian_all() { # N RUN
   local policy="$WORK/custodian-public-buckets-all.yml"
   [[ -f "$policy" ]] || sed '/^    query:$/,/augment-keys/d' "$POLICY" >"$policy"
-  ! grep -q augment-keys "$policy" || die "could not strip augment-keys from $POLICY"
+  ! grep -q "^ *- augment-keys" "$policy" || die "could not strip augment-keys from $POLICY"
   run_custodian "$1" "$2" custodian-all "$policy"
 }
 
@@ -261,7 +261,7 @@ for n in sorted({k[0] for k in rows}):
     print(f"\n== {n} buckets: expected public {seed['expected_public']} ({k['policy']} by policy, {k['acl']} by ACL); "
           f"{k['no-bpa']} private without BPA, {k['bpa']} private with BPA")
     head = (f"{'tool':<14}{'version':>8}{'wall s':>9}{'buckets/s':>11}{'bucketward x':>14}{'in-tool s':>11}"
-            f"{'x in-tool':>11}{'req/bucket':>12}{'tool CPU s':>12}{'moto CPU s':>12}{'public':>8}  runs: wall s")
+            f"{'x in-tool':>11}{'req/bucket':>12}{'tool CPU s':>12}{'x CPU':>7}{'moto CPU s':>12}{'public':>8}  runs: wall s")
     print(head)
     print("-" * len(head))
     base = rows.get((n, "bucketward"))
@@ -271,13 +271,14 @@ for n in sorted({k[0] for k in rows}):
             continue
         loads += [r["loadavg"] for r in rs]
         wall, it = med(rs, "wall"), med(rs, "in_tool")
-        ratio = ratio_it = "-"
+        ratio = ratio_it = ratio_cpu = "-"
         if tool != "bucketward" and base:
             ratio = f"{wall / med(base, 'wall'):.1f}x"
             ratio_it = f"{it / med(base, 'in_tool'):.1f}x"
+            ratio_cpu = f"{med(rs, 'cpu') / med(base, 'cpu'):.1f}x"
         publics = "/".join(str(p) for p in sorted({r["public"] for r in rs}))
         print(f"{tool:<14}{versions[tool]:>8}{wall:>9.2f}{n / wall:>11.1f}{ratio:>14}{it:>11.2f}{ratio_it:>11}"
-              f"{med(rs, 'requests') / n:>12.2f}{med(rs, 'cpu'):>12.2f}{med(rs, 'moto_cpu'):>12.2f}{publics:>8}  "
+              f"{med(rs, 'requests') / n:>12.2f}{med(rs, 'cpu'):>12.2f}{ratio_cpu:>7}{med(rs, 'moto_cpu'):>12.2f}{publics:>8}  "
               + ", ".join(f"{r['wall']:.2f}" for r in rs))
     for tool in tools:
         for r in rows.get((n, tool), [])[:1]:
@@ -289,7 +290,8 @@ bucketward x: bucketward's buckets/s divided by the tool's (wall); x in-tool: th
   tool's own timing (bucketward duration_ms, Prowler's 'Scan completed in', Custodian's
   metadata duration), which leaves out interpreter start-up, imports and config loading.
 req/bucket: HTTP requests moto logged during the run, per bucket. tool/moto CPU s: CPU seconds of
-  the tool's process tree and of moto during the run (the three tools share moto's {cores} cores with it).
+  the tool's process tree and of moto during the run (tool and moto share the machine's {cores} cores);
+  x CPU: the tool's CPU seconds over bucketward's (client-side work, whatever the emulator's speed).
 bucketward --concurrency {conc}; one moto, state unchanged between runs; runs interleaved per round.
 1-minute load average before the runs: {min(loads):.2f} to {max(loads):.2f} on {cores} cores.""")
 EOF

@@ -145,6 +145,82 @@ pub struct PipelineArgs {
     /// appended to the tamper-evident chain.
     #[arg(long, env = "BUCKETWARD_AUDIT_KEY", hide_env_values = true)]
     pub audit_key: Option<String>,
+    #[command(flatten)]
+    pub git: GitArgs,
+}
+
+/// Git mode: where pull requests go. The token comes from `BUCKETWARD_GIT_TOKEN` or a Secrets
+/// Manager secret, never from an argument (arguments are visible to other processes).
+#[derive(clap::Args, Debug, Clone)]
+pub struct GitArgs {
+    /// The infrastructure repository (a clone URL, or a path to a local repository).
+    #[arg(long = "repo", env = "BUCKETWARD_GIT_REPOSITORY")]
+    pub repo: Option<String>,
+    /// The branch pull requests target.
+    #[arg(long = "repo-branch", env = "BUCKETWARD_GIT_BRANCH", default_value = "main")]
+    pub branch: String,
+    /// The folder of the repository that holds the infrastructure code.
+    #[arg(long = "repo-path", env = "BUCKETWARD_GIT_PATH", default_value = "")]
+    pub path: String,
+    /// `owner/name` on GitHub (read from a github.com URL when not given).
+    #[arg(long = "github-repo", env = "BUCKETWARD_GITHUB_REPOSITORY")]
+    pub github_repo: Option<String>,
+    /// The GitHub REST API root (GitHub Enterprise: `https://HOST/api/v3`).
+    #[arg(
+        long = "github-api",
+        env = "BUCKETWARD_GITHUB_API_URL",
+        default_value = "https://api.github.com"
+    )]
+    pub github_api: String,
+    /// A Secrets Manager secret holding the token (else `BUCKETWARD_GIT_TOKEN`).
+    #[arg(long = "token-secret", env = "BUCKETWARD_GIT_TOKEN_SECRET_ARN")]
+    pub token_secret: Option<String>,
+    /// A link to the audit record for pull request bodies; `{action_id}` is replaced.
+    #[arg(long = "audit-link", env = "BUCKETWARD_AUDIT_LINK")]
+    pub audit_link: Option<String>,
+}
+
+impl Default for GitArgs {
+    /// No repository: git mode off.
+    fn default() -> Self {
+        Self {
+            repo: None,
+            branch: "main".to_owned(),
+            path: String::new(),
+            github_repo: None,
+            github_api: "https://api.github.com".to_owned(),
+            token_secret: None,
+            audit_link: None,
+        }
+    }
+}
+
+impl PipelineArgs {
+    /// Git mode's configuration, when a repository is given.
+    pub async fn git_config(
+        &self,
+        ctx: &Context,
+    ) -> anyhow::Result<Option<bucketward::git::GitConfig>> {
+        let git = &self.git;
+        let mut vars = std::collections::HashMap::new();
+        let mut set = |name: &str, value: Option<&String>| {
+            if let Some(v) = value {
+                vars.insert(name.to_owned(), v.clone());
+            }
+        };
+        set("BUCKETWARD_GIT_REPOSITORY", git.repo.as_ref());
+        set("BUCKETWARD_GIT_BRANCH", Some(&git.branch));
+        set("BUCKETWARD_GIT_PATH", Some(&git.path));
+        set("BUCKETWARD_GITHUB_REPOSITORY", git.github_repo.as_ref());
+        set("BUCKETWARD_GITHUB_API_URL", Some(&git.github_api));
+        set("BUCKETWARD_GIT_TOKEN_SECRET_ARN", git.token_secret.as_ref());
+        set("BUCKETWARD_AUDIT_LINK", git.audit_link.as_ref());
+        set(
+            "BUCKETWARD_GIT_TOKEN",
+            std::env::var("BUCKETWARD_GIT_TOKEN").ok().as_ref(),
+        );
+        Ok(bucketward::aws::git::git_config_from_vars(&ctx.clients, &vars).await?)
+    }
 }
 
 /// Event ids: DynamoDB when a table is configured, else memory.
@@ -218,6 +294,7 @@ impl Context {
             config,
             exceptions,
             approval_links: None,
+            git: args.git_config(self).await?,
         })
     }
 }

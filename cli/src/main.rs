@@ -50,6 +50,8 @@ enum Command {
     Reject(commands::approve::RejectArgs),
     /// Write the SOC 2 evidence report from the audit trail.
     Report(commands::report::ReportArgs),
+    /// Git mode for one bucket: open (or update) a pull request with the IaC fix.
+    ProposePr(commands::propose_pr::ProposePrArgs),
 }
 
 /// Exit codes, stable for pipelines.
@@ -93,6 +95,7 @@ fn main() -> ExitCode {
             Command::Approve(args) => commands::approve::approve(args).await,
             Command::Reject(args) => commands::approve::reject(args).await,
             Command::Report(args) => commands::report::run(args).await,
+            Command::ProposePr(args) => commands::propose_pr::run(args).await,
         }
     });
     match result {

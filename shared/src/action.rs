@@ -120,6 +120,9 @@ pub enum Outcome {
     Approved,
     /// Co-pilot: a person rejected the proposal; nothing was changed.
     Rejected,
+    /// Git mode: the fix is a pull request to the infrastructure code; the bucket is unchanged
+    /// until it is merged and applied.
+    PullRequest,
 }
 
 /// What started an action.
@@ -230,6 +233,27 @@ pub struct ActionRecord {
     /// Co-pilot: who approved or rejected this proposal, when, and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<Review>,
+    /// Git mode: the pull request that carries the fix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<PullRequestRef>,
+}
+
+/// A pull request opened (or updated) in git mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequestRef {
+    /// `owner/name` of the repository.
+    pub repository: String,
+    pub number: u64,
+    pub url: String,
+    pub branch: String,
+    /// The commit at the head of the branch.
+    pub commit: String,
+    /// Whether this action opened it (else it was open already and was updated).
+    pub created: bool,
+    /// Whether the branch changed (a new commit was pushed).
+    pub pushed: bool,
+    /// The files the fix writes.
+    pub files: Vec<String>,
 }
 
 /// A person's decision on a co-pilot proposal (the outcome says which: approved or rejected).

@@ -19,6 +19,8 @@ pub enum Mode {
     Copilot,
     /// Report only.
     DryRun,
+    /// Open a pull request with the fix to the infrastructure code.
+    Git,
 }
 
 impl std::str::FromStr for Mode {
@@ -28,8 +30,9 @@ impl std::str::FromStr for Mode {
             "autopilot" => Ok(Self::Autopilot),
             "copilot" | "co-pilot" => Ok(Self::Copilot),
             "dry-run" | "dryrun" | "dry_run" => Ok(Self::DryRun),
+            "git" => Ok(Self::Git),
             other => Err(format!(
-                "unknown mode `{other}` (expected autopilot, copilot or dry-run)"
+                "unknown mode `{other}` (expected autopilot, copilot, dry-run or git)"
             )),
         }
     }
@@ -41,6 +44,7 @@ impl std::fmt::Display for Mode {
             Self::Autopilot => "autopilot",
             Self::Copilot => "copilot",
             Self::DryRun => "dry-run",
+            Self::Git => "git",
         })
     }
 }
@@ -99,15 +103,18 @@ pub enum Decision {
     Propose { mode: Mode },
     /// Report what would be done.
     Report { mode: Mode },
+    /// Open (or update) a pull request with the fix to the infrastructure code.
+    PullRequest { mode: Mode },
 }
 
 impl Decision {
     pub fn mode(&self) -> Option<Mode> {
         match self {
             Self::NoAction { .. } => None,
-            Self::Remediate { mode } | Self::Propose { mode } | Self::Report { mode } => {
-                Some(*mode)
-            }
+            Self::Remediate { mode }
+            | Self::Propose { mode }
+            | Self::Report { mode }
+            | Self::PullRequest { mode } => Some(*mode),
         }
     }
 
@@ -116,6 +123,7 @@ impl Decision {
             Mode::Autopilot => Self::Remediate { mode },
             Mode::Copilot => Self::Propose { mode },
             Mode::DryRun => Self::Report { mode },
+            Mode::Git => Self::PullRequest { mode },
         }
     }
 

@@ -13,6 +13,7 @@ pub mod decide;
 pub mod event;
 pub mod exception;
 pub mod exposure;
+pub mod git;
 pub mod iac;
 pub mod logging;
 pub mod metrics;

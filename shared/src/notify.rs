@@ -95,6 +95,19 @@ pub fn for_action_with_link(record: &ActionRecord, approval_link: Option<&str>) 
                 )
             ),
         ),
+        Outcome::PullRequest => {
+            let url = record
+                .pull_request
+                .as_ref()
+                .map_or("(no link)", |p| p.url.as_str());
+            (
+                format!(
+                    "bucketward opened a pull request for public bucket {bucket}{}",
+                    severity_tag(record)
+                ),
+                format!("Public bucket detected: {bucket}. The fix is in code review: {url}. Live plan: {plan}."),
+            )
+        }
         Outcome::DryRun => (
             format!("bucketward found public bucket {bucket} (dry run)"),
             format!("Public bucket detected: {bucket}. Would: {plan}."),

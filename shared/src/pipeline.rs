@@ -65,6 +65,9 @@ pub struct BucketOutcome {
     /// The exception applied, exceeded or expired.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exception: Option<String>,
+    /// Git mode: the pull request carrying the fix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<String>,
     /// Unreadable layers, by code (a finding, not a failure).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
@@ -137,6 +140,8 @@ pub struct Pipeline<S, D, N> {
     /// Where co-pilot proposals link to for approval; without it, notifications name the
     /// `bucketward approve` command instead.
     pub approval_links: Option<ApprovalLinks>,
+    /// Git mode's repository; without it, a bucket in git mode is reported as a failure.
+    pub git: Option<crate::git::GitConfig>,
 }
 
 /// Signed, single-use approval links to the approver's Function URL.
@@ -324,6 +329,7 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
             severity,
             intent: classification.intent,
             exception: decided.exception_note.clone(),
+            pull_request: None,
             errors: snapshot
                 .errors
                 .iter()
@@ -336,11 +342,19 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
                 ..self.config.plan
             },
             snapshot: self.config.snapshot,
-            dry_run: matches!(decision, Decision::Report { .. }),
+            // Git mode plans as autopilot would, changes nothing, and records once the pull
+            // request is open.
+            dry_run: matches!(
+                decision,
+                Decision::Report { .. } | Decision::PullRequest { .. }
+            ),
             object_budget: Some(OBJECT_BUDGET),
             listed_objects_only: object_key.is_some(),
             propose_only: matches!(decision, Decision::Propose { .. }),
-            mode: decision.mode(),
+            mode: match decision {
+                Decision::PullRequest { .. } => None,
+                _ => decision.mode(),
+            },
         };
         if matches!(decision, Decision::NoAction { .. }) {
             tracing::info!(bucket = %bucket, public = verdict.public, decision = ?decision, "no action");
@@ -352,14 +366,62 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
             classification: Some(classification),
             exception: decided.exception_note,
         };
-        let record =
+        let mut record =
             Box::pin(
                 self.remediator
                     .remediate_snapshot(snapshot, &options, context, &self.store),
             )
             .await?;
+        if let Decision::PullRequest { mode } = decision {
+            if record.outcome == Outcome::DryRun {
+                self.pull_request(&mut record, mode).await?;
+                outcome.pull_request = record.pull_request.as_ref().map(|p| p.url.clone());
+            }
+        }
         self.finish(&mut outcome, &record).await;
         Ok(outcome)
+    }
+
+    /// Git mode: opens or updates the pull request and records the action (a failure to reach
+    /// the repository is recorded as a failed action, and notified).
+    async fn pull_request(
+        &self,
+        record: &mut ActionRecord,
+        mode: crate::decide::Mode,
+    ) -> Result<(), PipelineError> {
+        record.mode = Some(mode);
+        let result = match &self.git {
+            Some(config) => crate::git::propose(config, record)
+                .await
+                .map(|(pr, _)| pr)
+                .map_err(|e| e.to_string()),
+            None => Err(
+                "git mode is selected but no repository is configured (BUCKETWARD_GIT_REPOSITORY)"
+                    .to_owned(),
+            ),
+        };
+        match result {
+            Ok(pr) => {
+                record.outcome = Outcome::PullRequest;
+                record.pull_request = Some(pr);
+            }
+            Err(message) => {
+                tracing::error!(bucket = %record.bucket, error = %message, "git mode failed");
+                record.outcome = Outcome::Failed;
+                record.failure = Some(crate::action::StepFailure {
+                    step: "open a pull request with the fix".to_owned(),
+                    code: "GitMode".to_owned(),
+                    message,
+                    missing_permission: None,
+                });
+            }
+        }
+        record.finished_at = Some(Utc::now());
+        self.store
+            .save(record)
+            .await
+            .map_err(|e| PipelineError::Remediate(RemediateError::Record(e)))?;
+        Ok(())
     }
 
     async fn finish(&self, outcome: &mut BucketOutcome, record: &ActionRecord) {
@@ -380,7 +442,13 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
             applied = ?record.applied,
             "action recorded"
         );
-        if !matches!(record.outcome, Outcome::NothingToDo | Outcome::Gone) {
+        // An open pull request that did not change is not news.
+        let unchanged_pr = record.outcome == Outcome::PullRequest
+            && record
+                .pull_request
+                .as_ref()
+                .is_some_and(|p| !p.created && !p.pushed);
+        if !matches!(record.outcome, Outcome::NothingToDo | Outcome::Gone) && !unchanged_pr {
             let link = match (&self.approval_links, record.outcome) {
                 (Some(links), Outcome::Proposed) => match links.link(&record.action_id) {
                     Ok(link) => Some(link),

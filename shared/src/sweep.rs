@@ -90,6 +90,14 @@ impl SweepSummary {
                         self.proposed += 1;
                         "proposed"
                     }
+                    Some(Outcome::PullRequest) => {
+                        self.proposed += 1;
+                        return Some(SweepItem {
+                            bucket: o.bucket.clone(),
+                            status: "pull_request".to_owned(),
+                            detail: o.pull_request.clone().unwrap_or_default(),
+                        });
+                    }
                     Some(Outcome::DryRun) => {
                         self.reported += 1;
                         "reported"

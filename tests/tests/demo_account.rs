@@ -59,6 +59,7 @@ async fn the_demo_account_starts_as_told_and_ends_as_promised() {
         },
         exceptions: vec![exception(demo::CDN), exception(demo::WEBSITE)],
         approval_links: None,
+        git: None,
     };
     let summary = sweep(
         &pipeline,

@@ -45,6 +45,7 @@ fn pipeline(
         },
         exceptions,
         approval_links: None,
+        git: None,
     }
 }
 

@@ -38,6 +38,7 @@ fn pipeline(
         },
         exceptions: Vec::new(),
         approval_links: None,
+        git: None,
     }
 }
 

@@ -78,6 +78,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<u8> {
         dedupe_table: Some("demo-dedupe".to_owned()),
         exceptions_table: Some("demo-exceptions".to_owned()),
         audit_key: Some(DEMO_AUDIT_KEY.to_owned()),
+        git: crate::context::GitArgs::default(),
     };
 
     step(

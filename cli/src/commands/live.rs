@@ -216,7 +216,8 @@ pub async fn remediate(args: &RemediateArgs) -> anyhow::Result<u8> {
         | Outcome::Gone
         | Outcome::Proposed
         | Outcome::Approved
-        | Outcome::Rejected => exit::OK,
+        | Outcome::Rejected
+        | Outcome::PullRequest => exit::OK,
         Outcome::Unverified | Outcome::Failed => exit::FAILURE,
     })
 }

@@ -6,5 +6,6 @@ pub mod evaluate;
 pub mod exceptions;
 pub mod init;
 pub mod live;
+pub mod propose_pr;
 pub mod report;
 pub mod sweep;

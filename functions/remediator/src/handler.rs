@@ -17,6 +17,8 @@ use tracing::Instrument;
 pub struct State {
     /// Signed approval links for co-pilot proposals, when the approver is deployed.
     pub approval_links: Option<bucketward::pipeline::ApprovalLinks>,
+    /// Git mode's repository and token, when configured.
+    pub git: Option<bucketward::git::GitConfig>,
     pub clients: Clients,
     pub account_id: String,
     pub config: Config,
@@ -53,6 +55,7 @@ async fn handle_payload(state: &State, payload: &Value) -> Result<Value, Error> 
         config: state.config.pipeline,
         exceptions,
         approval_links: state.approval_links.clone(),
+        git: state.git.clone(),
     };
     let outcome = pipeline.handle_event(&event).await?;
     let now = Utc::now();

@@ -20,8 +20,12 @@ async fn main() -> Result<(), Error> {
         Some(id) => id.clone(),
         None => clients.account_id().await?,
     };
+    // The git token is read from Secrets Manager once per cold start.
+    let vars: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let git = bucketward::aws::git::git_config_from_vars(&clients, &vars).await?;
     let state = handler::State {
         approval_links,
+        git,
         clients,
         account_id,
         config,

@@ -56,6 +56,8 @@ impl Settings {
 pub struct State {
     /// Signed approval links for co-pilot proposals, when the approver is deployed.
     pub approval_links: Option<bucketward::pipeline::ApprovalLinks>,
+    /// Git mode's repository and token, when configured.
+    pub git: Option<bucketward::git::GitConfig>,
     pub clients: Clients,
     pub sqs: aws_sdk_sqs::Client,
     pub account_id: String,
@@ -118,6 +120,7 @@ async fn run(state: &State, payload: &Value, remaining: Duration) -> Result<Valu
         },
         exceptions,
         approval_links: state.approval_links.clone(),
+        git: state.git.clone(),
     };
     let options = SweepOptions {
         concurrency: state.settings.concurrency,

@@ -19,8 +19,12 @@ async fn main() -> Result<(), Error> {
         None => clients.account_id().await?,
     };
     let sqs = aws_sdk_sqs::Client::new(clients.sdk_config());
+    // The git token is read from Secrets Manager once per cold start.
+    let vars: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let git = bucketward::aws::git::git_config_from_vars(&clients, &vars).await?;
     let state = handler::State {
         approval_links,
+        git,
         clients,
         sqs,
         account_id,

@@ -22,6 +22,7 @@ pub fn draft_for(record: &ActionRecord) -> AuditDraft {
         (Some(_), Outcome::Proposed) => AuditKind::Proposal,
         (Some(_), Outcome::Approved) => AuditKind::Approval,
         (Some(_), Outcome::Rejected) => AuditKind::Rejection,
+        (Some(_), Outcome::PullRequest) => AuditKind::Pr,
         (Some(_), _) => AuditKind::Action,
     };
     let findings: Vec<_> = record
@@ -42,6 +43,7 @@ pub fn draft_for(record: &ActionRecord) -> AuditDraft {
         "exception": record.exception,
         "approver": record.review.as_ref().map(|r| r.by.clone()),
         "review": record.review,
+        "pull_request": record.pull_request,
         "steps_planned": record.plan.steps.iter().map(|s| &s.summary).collect::<Vec<_>>(),
         "steps_applied": record.applied,
         "before": record.before,

@@ -6,6 +6,7 @@ pub mod approvals;
 pub mod demo;
 pub mod dynamo;
 pub mod error;
+pub mod git;
 pub mod remediate;
 pub mod s3;
 pub mod sns;

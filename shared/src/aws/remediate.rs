@@ -118,6 +118,7 @@ impl Remediator {
             replanned: false,
             allowed: Some(options.plan.allowed),
             review: None,
+            pull_request: None,
         };
         if is_gone(&snapshot) {
             record.outcome = Outcome::Gone;

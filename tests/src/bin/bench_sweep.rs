@@ -173,6 +173,7 @@ async fn event_bench(emu: &Emulator, n: usize) {
         },
         exceptions: Vec::new(),
         approval_links: None,
+        git: None,
     };
     let mut walls = Vec::new();
     let calls_before = emu.clients.calls();
