@@ -70,6 +70,8 @@ venv() { # venv DIR STAMP-TEXT PACKAGE...
   echo "$want" >"$dir/.stamp"
 }
 mkdir -p "$PEERS"
+# Like the venvs Python 3.13 creates: the tools' directory ignores itself (2+ GB, not for git).
+[[ -f "$PEERS/.gitignore" ]] || echo '*' >"$PEERS/.gitignore"
 ! wanted prowler || venv "$PEERS/prowler" "prowler==$PROWLER_VERSION" "prowler==$PROWLER_VERSION"
 # c7n's venv also provides boto3 for the seeding script.
 venv "$PEERS/c7n" "c7n==$C7N_VERSION" "c7n==$C7N_VERSION"

@@ -157,7 +157,11 @@ pub struct GitArgs {
     #[arg(long = "repo", env = "BUCKETWARD_GIT_REPOSITORY")]
     pub repo: Option<String>,
     /// The branch pull requests target.
-    #[arg(long = "repo-branch", env = "BUCKETWARD_GIT_BRANCH", default_value = "main")]
+    #[arg(
+        long = "repo-branch",
+        env = "BUCKETWARD_GIT_BRANCH",
+        default_value = "main"
+    )]
     pub branch: String,
     /// The folder of the repository that holds the infrastructure code.
     #[arg(long = "repo-path", env = "BUCKETWARD_GIT_PATH", default_value = "")]

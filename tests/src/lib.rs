@@ -203,6 +203,7 @@ pub mod scenario {
     }
 }
 
+pub mod github;
 pub mod infra;
 pub mod lambda;
 pub mod proxy;

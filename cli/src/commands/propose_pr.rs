@@ -56,9 +56,16 @@ pub async fn run(args: &ProposePrArgs) -> anyhow::Result<u8> {
                 }
             }
             (Some(Outcome::Failed), _) => {
-                println!("no pull request for {}: see action {}", args.bucket, outcome.action_id.as_deref().unwrap_or("-"));
+                println!(
+                    "no pull request for {}: see action {}",
+                    args.bucket,
+                    outcome.action_id.as_deref().unwrap_or("-")
+                );
             }
-            _ => println!("{}: nothing to propose ({:?})", args.bucket, outcome.decision),
+            _ => println!(
+                "{}: nothing to propose ({:?})",
+                args.bucket, outcome.decision
+            ),
         },
     }
     Ok(match outcome.outcome {

@@ -55,10 +55,10 @@ fn evidence(out: &mut String, verdict: &Verdict) {
     let _ = writeln!(out, "|---|---|---|---|");
     for f in verdict.findings.iter().filter(|f| f.status != Status::Info) {
         let place = match (&f.statement, &f.grant, &f.access_point, &f.object) {
-            (Some(s), _, _, _) => s
-                .sid
-                .as_ref()
-                .map_or_else(|| format!("statement #{}", s.index), |sid| format!("statement `{sid}`")),
+            (Some(s), _, _, _) => s.sid.as_ref().map_or_else(
+                || format!("statement #{}", s.index),
+                |sid| format!("statement `{sid}`"),
+            ),
             (_, Some(g), _, _) => format!("grant {} {}", g.grantee, g.permission),
             (_, _, Some(ap), _) => format!("access point `{ap}`"),
             (_, _, _, Some(o)) => format!("object `{o}`"),
@@ -103,7 +103,11 @@ pub fn body(input: &BodyInput<'_>) -> String {
     let _ = writeln!(
         out,
         "- **Exposure:** {}{}",
-        if exposure.is_empty() { "none" } else { &exposure },
+        if exposure.is_empty() {
+            "none"
+        } else {
+            &exposure
+        },
         if verdict.public {
             ""
         } else {
@@ -201,8 +205,7 @@ pub fn body(input: &BodyInput<'_>) -> String {
         let _ = writeln!(
             out,
             "<details><summary>{}</summary>\n\n```diff\n{}```\n</details>\n",
-            step.summary,
-            step.diff
+            step.summary, step.diff
         );
     }
 

@@ -70,7 +70,10 @@ impl GitHub {
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
-            .request(method, format!("{}/repos/{}{path}", self.api, self.repository))
+            .request(
+                method,
+                format!("{}/repos/{}{path}", self.api, self.repository),
+            )
             .bearer_auth(self.token.expose())
             .header("Accept", "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28")
@@ -122,13 +125,16 @@ impl GitHub {
         base: &str,
         body: &str,
     ) -> Result<PullRequest, GitError> {
-        Self::send(self.request(reqwest::Method::POST, "/pulls").json(&NewPull {
-            title,
-            head: branch,
-            base,
-            body,
-            maintainer_can_modify: true,
-        }))
+        Self::send(
+            self.request(reqwest::Method::POST, "/pulls")
+                .json(&NewPull {
+                    title,
+                    head: branch,
+                    base,
+                    body,
+                    maintainer_can_modify: true,
+                }),
+        )
         .await
     }
 

@@ -154,7 +154,8 @@ fn read_files(root: &Path, sub: &str) -> Result<Vec<SourceFile>, GitError> {
     let mut files = Vec::new();
     let mut stack = vec![root.join(sub)];
     while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| GitError::Io(format!("{}: {e}", dir.display())))?;
+        let entries =
+            std::fs::read_dir(&dir).map_err(|e| GitError::Io(format!("{}: {e}", dir.display())))?;
         for entry in entries {
             let entry = entry.map_err(|e| GitError::Io(e.to_string()))?;
             let path = entry.path();

@@ -72,7 +72,10 @@ impl Clone {
             command
                 .env("GIT_CONFIG_COUNT", "1")
                 .env("GIT_CONFIG_KEY_0", "http.extraHeader")
-                .env("GIT_CONFIG_VALUE_0", format!("Authorization: Basic {basic}"));
+                .env(
+                    "GIT_CONFIG_VALUE_0",
+                    format!("Authorization: Basic {basic}"),
+                );
         }
         let output = command.output().await.map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
@@ -105,7 +108,12 @@ impl Clone {
     /// The commit a remote branch points at, if it exists.
     pub async fn remote_head(&self, branch: &str) -> Result<Option<String>, GitError> {
         let out = self
-            .here(&["ls-remote", "--heads", "origin", &format!("refs/heads/{branch}")])
+            .here(&[
+                "ls-remote",
+                "--heads",
+                "origin",
+                &format!("refs/heads/{branch}"),
+            ])
             .await?;
         Ok(out.split_whitespace().next().map(str::to_owned))
     }
@@ -131,7 +139,9 @@ impl Clone {
     pub async fn same_tree_as(&self, branch: &str, commit: &str) -> Result<bool, GitError> {
         self.here(&["fetch", "--quiet", "--depth", "1", "origin", branch])
             .await?;
-        let theirs = self.here(&["rev-parse", &format!("{commit}^{{tree}}")]).await?;
+        let theirs = self
+            .here(&["rev-parse", &format!("{commit}^{{tree}}")])
+            .await?;
         let ours = self.here(&["rev-parse", "HEAD^{tree}"]).await?;
         Ok(theirs == ours)
     }
