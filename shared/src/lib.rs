@@ -13,6 +13,7 @@ pub mod decide;
 pub mod event;
 pub mod exception;
 pub mod exposure;
+pub mod iam;
 pub mod logging;
 pub mod metrics;
 pub mod notify;
