@@ -134,8 +134,8 @@ mod tests {
         ));
         // A `*` in the account part does not reach into the resource part.
         assert!(!arn_like(
-            "arn:aws:iam::*role/x",
-            "arn:aws:iam::123456789012:role/x"
+            "arn:aws:iam::*:role/x",
+            "arn:aws:iam::123:456:role/x"
         ));
         assert!(arn_like("*", "arn:aws:iam::123456789012:role/x"));
     }
