@@ -50,6 +50,10 @@ enum Command {
     Reject(commands::approve::RejectArgs),
     /// Write the SOC 2 evidence report from the audit trail.
     Report(commands::report::ReportArgs),
+    /// Who can weaken bucket security through IAM; the guardrails; co-pilot proposals.
+    IamReport(commands::iam::IamReportArgs),
+    /// Decide or undo an IAM guardrail proposal: list, approve, reject, rollback.
+    IamGuardrail(commands::iam::IamGuardrailArgs),
 }
 
 /// Exit codes, stable for pipelines.
@@ -93,6 +97,8 @@ fn main() -> ExitCode {
             Command::Approve(args) => commands::approve::approve(args).await,
             Command::Reject(args) => commands::approve::reject(args).await,
             Command::Report(args) => commands::report::run(args).await,
+            Command::IamReport(args) => commands::iam::report(args).await,
+            Command::IamGuardrail(args) => commands::iam::guardrail(args).await,
         }
     });
     match result {
