@@ -49,7 +49,11 @@ async fn user(iam: &Client, name: &str, inline: Option<(&str, String)>, access_k
             .unwrap();
     }
     if access_key {
-        iam.create_access_key().user_name(name).send().await.unwrap();
+        iam.create_access_key()
+            .user_name(name)
+            .send()
+            .await
+            .unwrap();
     }
 }
 
@@ -99,10 +103,20 @@ async fn aws_managed(iam: &Client, p: &str, name: &str, document: serde_json::Va
 /// Seeds the principals; returns the approved list used.
 async fn seed(iam: &Client, p: &str) -> Approved {
     // A user with access keys and an inline s3:*.
-    user(iam, &format!("{p}-ci-bot"), Some(("s3-everything", allow_all("s3:*"))), true).await;
+    user(
+        iam,
+        &format!("{p}-ci-bot"),
+        Some(("s3-everything", allow_all("s3:*"))),
+        true,
+    )
+    .await;
     // A user whose group's managed policy grants s3:Put*.
     let put_all = managed(iam, &format!("{p}-put-all"), allow_all("s3:Put*")).await;
-    iam.create_group().group_name(format!("{p}-writers")).send().await.unwrap();
+    iam.create_group()
+        .group_name(format!("{p}-writers"))
+        .send()
+        .await
+        .unwrap();
     iam.attach_group_policy()
         .group_name(format!("{p}-writers"))
         .policy_arn(&put_all)
@@ -196,7 +210,13 @@ async fn seed(iam: &Client, p: &str) -> Approved {
     )
     .await;
     // A reader: nothing sensitive.
-    user(iam, &format!("{p}-reader"), Some(("read", allow_all("s3:Get*"))), true).await;
+    user(
+        iam,
+        &format!("{p}-reader"),
+        Some(("read", allow_all("s3:Get*"))),
+        true,
+    )
+    .await;
     Approved::new([format!("arn:aws:iam::{ACCOUNT_ID}:role/{p}-SecurityAdmin")])
 }
 
@@ -209,7 +229,9 @@ fn ours(report: &IamReport, p: &str) -> IamReport {
 }
 
 async fn report(emu: &Emulator, p: &str, approved: &Approved) -> IamReport {
-    let inventory = read_inventory(&emu.clients.iam(), ACCOUNT_ID).await.unwrap();
+    let inventory = read_inventory(&emu.clients.iam(), ACCOUNT_ID)
+        .await
+        .unwrap();
     ours(&evaluate(&inventory, approved), p)
 }
 
@@ -243,7 +265,12 @@ async fn reports_exactly_who_can_weaken_bucket_security() {
     );
     let findings: BTreeMap<String, Severity> = report
         .findings()
-        .map(|(r, f)| (r.name.trim_start_matches(&format!("{p}-")).to_owned(), f.severity))
+        .map(|(r, f)| {
+            (
+                r.name.trim_start_matches(&format!("{p}-")).to_owned(),
+                f.severity,
+            )
+        })
         .collect();
     assert_eq!(
         findings,
@@ -266,19 +293,40 @@ async fn reports_exactly_who_can_weaken_bucket_security() {
     let bot = find("ci-bot");
     assert_eq!(bot.active_access_keys, Some(1));
     let grant = &bot.action("s3:PutBucketPublicAccessBlock").unwrap().grants[0];
-    assert_eq!((grant.policy.name.as_str(), grant.matched.as_str(), grant.wildcard), ("s3-everything", "s3:*", true));
+    assert_eq!(
+        (
+            grant.policy.name.as_str(),
+            grant.matched.as_str(),
+            grant.wildcard
+        ),
+        ("s3-everything", "s3:*", true)
+    );
     let dev = find("dev");
     let grant = &dev.action("s3:PutBucketPolicy").unwrap().grants[0];
-    assert_eq!(grant.policy.via_group.as_deref(), Some(format!("{p}-writers").as_str()));
+    assert_eq!(
+        grant.policy.via_group.as_deref(),
+        Some(format!("{p}-writers").as_str())
+    );
     assert_eq!(grant.matched, "s3:Put*");
-    assert!(find("one-bucket").action("s3:PutBucketPolicy").unwrap().effective.describe().contains("acme-reports"));
+    assert!(find("one-bucket")
+        .action("s3:PutBucketPolicy")
+        .unwrap()
+        .effective
+        .describe()
+        .contains("acme-reports"));
     let bounded = find("bounded").action("s3:PutBucketPolicy").unwrap();
     assert!(bounded.effective.is_none());
-    assert_eq!(bounded.limits[0].kind, bucketward::iam::evaluate::LimitKind::Boundary);
+    assert_eq!(
+        bounded.limits[0].kind,
+        bucketward::iam::evaluate::LimitKind::Boundary
+    );
     let denied = find("denied").action("s3:PutBucketPolicy").unwrap();
     assert_eq!(denied.limits[0].sid.as_deref(), Some("NoPolicyNoBpa"));
     assert!(find("SecurityAdmin").approved);
-    assert_eq!(find("partner").external_trust, ["arn:aws:iam::999988887777:root"]);
+    assert_eq!(
+        find("partner").external_trust,
+        ["arn:aws:iam::999988887777:root"]
+    );
 }
 
 #[tokio::test]
@@ -297,7 +345,9 @@ async fn the_guardrail_is_attached_only_after_approval_recorded_and_rolled_back(
         client: iam.clone(),
         account_id: ACCOUNT_ID.to_owned(),
         store: MemoryProposalStore::default(),
-        audit: Some(MemoryAuditLog::new(b"0123456789abcdef0123456789abcdef".to_vec())),
+        audit: Some(MemoryAuditLog::new(
+            b"0123456789abcdef0123456789abcdef".to_vec(),
+        )),
         notifier: MemoryNotifier::default(),
     };
     let before = report(&emu, &p, &approved).await;
@@ -308,14 +358,21 @@ async fn the_guardrail_is_attached_only_after_approval_recorded_and_rolled_back(
     let id = proposals[0].id.clone();
     assert_eq!(proposals[0].principal_name, format!("{p}-ops"));
     // Proposing again does not repeat an open proposal.
-    assert!(guardrails.propose(&before, &approved).await.unwrap().is_empty());
+    assert!(guardrails
+        .propose(&before, &approved)
+        .await
+        .unwrap()
+        .is_empty());
 
     let policy_arn = deny_policy_arn(ACCOUNT_ID);
     let attached = |name: String| {
         let iam = iam.clone();
         async move { attached_policies(&iam, "role", &name).await.unwrap() }
     };
-    assert!(!attached(format!("{p}-ops")).await.contains(&policy_arn), "nothing before approval");
+    assert!(
+        !attached(format!("{p}-ops")).await.contains(&policy_arn),
+        "nothing before approval"
+    );
 
     let applied = guardrails.approve(&id, "jane@acme.example").await.unwrap();
     assert_eq!(applied.status, ProposalStatus::Applied);
@@ -324,7 +381,11 @@ async fn the_guardrail_is_attached_only_after_approval_recorded_and_rolled_back(
     // the approved role keeps its rights.
     let after = report(&emu, &p, &approved).await;
     assert_eq!(after.findings().count(), 0, "{:#?}", after.principals);
-    let ops = after.principals.iter().find(|r| r.name == format!("{p}-ops")).unwrap();
+    let ops = after
+        .principals
+        .iter()
+        .find(|r| r.name == format!("{p}-ops"))
+        .unwrap();
     assert!(!ops.can_perform());
     // Approving twice is refused.
     assert!(guardrails.approve(&id, "jane@acme.example").await.is_err());
@@ -374,23 +435,38 @@ async fn a_rejected_proposal_changes_nothing() {
     let emu = Emulator::connect().await;
     let iam = emu.clients.iam();
     let p = prefix();
-    user(&iam, &format!("{p}-ops"), Some(("s3", allow_all("s3:*"))), false).await;
+    user(
+        &iam,
+        &format!("{p}-ops"),
+        Some(("s3", allow_all("s3:*"))),
+        false,
+    )
+    .await;
     let approved = Approved::new(Vec::<String>::new());
     let guardrails = IamGuardrails {
         client: iam.clone(),
         account_id: ACCOUNT_ID.to_owned(),
         store: MemoryProposalStore::default(),
-        audit: Some(MemoryAuditLog::new(b"0123456789abcdef0123456789abcdef".to_vec())),
+        audit: Some(MemoryAuditLog::new(
+            b"0123456789abcdef0123456789abcdef".to_vec(),
+        )),
         notifier: MemoryNotifier::default(),
     };
     let report = report(&emu, &p, &approved).await;
     let proposals = guardrails.propose(&report, &approved).await.unwrap();
     assert_eq!(proposals.len(), 1);
     let rejected = guardrails
-        .reject(&proposals[0].id, "jane@acme.example", Some("break-glass user".into()))
+        .reject(
+            &proposals[0].id,
+            "jane@acme.example",
+            Some("break-glass user".into()),
+        )
         .await
         .unwrap();
     assert_eq!(rejected.status, ProposalStatus::Rejected);
-    assert!(attached_policies(&iam, "user", &format!("{p}-ops")).await.unwrap().is_empty());
+    assert!(attached_policies(&iam, "user", &format!("{p}-ops"))
+        .await
+        .unwrap()
+        .is_empty());
     assert!(guardrails.rollback(&proposals[0].id, "jane").await.is_err());
 }

@@ -644,7 +644,12 @@ fn the_iam_guardrails_are_opt_in_and_deny_exactly_the_sensitive_actions() {
             "PolicyDocument",
             "EnableIamGuardrails",
         ),
-        ("BucketSecurityScp", "ShouldCreateScp", "Content", "EnableScp"),
+        (
+            "BucketSecurityScp",
+            "ShouldCreateScp",
+            "Content",
+            "EnableScp",
+        ),
     ] {
         let r = resource(&doc, name);
         assert_eq!(r["Condition"].as_str(), Some(condition), "{name}");
@@ -663,7 +668,9 @@ fn the_iam_guardrails_are_opt_in_and_deny_exactly_the_sensitive_actions() {
         let actions: BTreeSet<String> = strings(s.get("Action")).into_iter().collect();
         assert_eq!(actions, expected, "{name}");
         assert!(
-            s["Condition"]["ArnNotLike"].get("aws:PrincipalArn").is_some(),
+            s["Condition"]["ArnNotLike"]
+                .get("aws:PrincipalArn")
+                .is_some(),
             "{name}: approved principals are excepted"
         );
     }

@@ -179,7 +179,10 @@ fn print_table(report: &IamReport) {
                         "{} stmt {}{} `{}`{}",
                         g.policy.describe(),
                         g.statement,
-                        g.sid.as_ref().map(|s| format!(" ({s})")).unwrap_or_default(),
+                        g.sid
+                            .as_ref()
+                            .map(|s| format!(" ({s})"))
+                            .unwrap_or_default(),
                         g.matched,
                         if g.conditional { " if condition" } else { "" }
                     )
@@ -250,7 +253,9 @@ pub async fn report(args: &IamReportArgs) -> anyhow::Result<u8> {
                     proposal.id, proposal.principal_kind, proposal.principal_name
                 );
                 if args.autopilot {
-                    let applied = flows.approve(&proposal.id, "bucketward (autopilot)").await?;
+                    let applied = flows
+                        .approve(&proposal.id, "bucketward (autopilot)")
+                        .await?;
                     eprintln!(
                         "  applied (autopilot): {} attached; undo with `bucketward iam-guardrail rollback {}`",
                         applied.policy_arn.unwrap_or_default(),

@@ -451,7 +451,12 @@ struct Subject<'a> {
     errors: Vec<String>,
 }
 
-fn evaluate_action(subject: &Subject<'_>, caller: &Caller<'_>, action: &str, kind: ResourceType) -> Option<ActionReport> {
+fn evaluate_action(
+    subject: &Subject<'_>,
+    caller: &Caller<'_>,
+    action: &str,
+    kind: ResourceType,
+) -> Option<ActionReport> {
     let identity = evaluate_sources(&subject.identity, action, kind, caller);
     if identity.grants.is_empty() {
         return None;
@@ -520,9 +525,13 @@ pub fn external_trust(trust_policy: &str, account: &str) -> Vec<String> {
         if statement.effect != Effect::Allow {
             continue;
         }
-        let assumes = ["sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity"]
-            .iter()
-            .any(|a| action_match(statement, a).is_some());
+        let assumes = [
+            "sts:AssumeRole",
+            "sts:AssumeRoleWithSAML",
+            "sts:AssumeRoleWithWebIdentity",
+        ]
+        .iter()
+        .any(|a| action_match(statement, a).is_some());
         if !assumes {
             continue;
         }
@@ -538,7 +547,9 @@ pub fn external_trust(trust_policy: &str, account: &str) -> Vec<String> {
                             "AWS" => {
                                 let owner = if value == "*" {
                                     "*".to_owned()
-                                } else if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+                                } else if value.len() == 12
+                                    && value.bytes().all(|b| b.is_ascii_digit())
+                                {
                                     value.clone()
                                 } else {
                                     value.split(':').nth(4).unwrap_or(value).to_owned()
@@ -559,9 +570,7 @@ pub fn external_trust(trust_policy: &str, account: &str) -> Vec<String> {
     out
 }
 
-fn finding_for(
-    report: &PrincipalReport,
-) -> Option<Finding> {
+fn finding_for(report: &PrincipalReport) -> Option<Finding> {
     if report.kind == PrincipalKind::Group || report.approved {
         return None;
     }
@@ -653,7 +662,14 @@ pub fn evaluate(inventory: &Inventory, approved: &Approved) -> IamReport {
     for user in &inventory.users {
         let mut identity = Vec::new();
         let mut errors = Vec::new();
-        collect(inventory, &user.inline, &user.attached, None, &mut identity, &mut errors);
+        collect(
+            inventory,
+            &user.inline,
+            &user.attached,
+            None,
+            &mut identity,
+            &mut errors,
+        );
         for group_name in &user.groups {
             match inventory.group(group_name) {
                 Some(g) => collect(
@@ -664,7 +680,9 @@ pub fn evaluate(inventory: &Inventory, approved: &Approved) -> IamReport {
                     &mut identity,
                     &mut errors,
                 ),
-                None => errors.push(format!("group `{group_name}` is not in the account details")),
+                None => errors.push(format!(
+                    "group `{group_name}` is not in the account details"
+                )),
             }
         }
         let subject = Subject {
@@ -686,7 +704,14 @@ pub fn evaluate(inventory: &Inventory, approved: &Approved) -> IamReport {
     for group in &inventory.groups {
         let mut identity = Vec::new();
         let mut errors = Vec::new();
-        collect(inventory, &group.inline, &group.attached, None, &mut identity, &mut errors);
+        collect(
+            inventory,
+            &group.inline,
+            &group.attached,
+            None,
+            &mut identity,
+            &mut errors,
+        );
         let subject = Subject {
             kind: PrincipalKind::Group,
             name: &group.name,
@@ -700,7 +725,14 @@ pub fn evaluate(inventory: &Inventory, approved: &Approved) -> IamReport {
     for role in &inventory.roles {
         let mut identity = Vec::new();
         let mut errors = Vec::new();
-        collect(inventory, &role.inline, &role.attached, None, &mut identity, &mut errors);
+        collect(
+            inventory,
+            &role.inline,
+            &role.attached,
+            None,
+            &mut identity,
+            &mut errors,
+        );
         let trust = role
             .trust_policy
             .as_deref()

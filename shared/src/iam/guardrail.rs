@@ -51,7 +51,11 @@ pub fn deny_policy(approved: &Approved) -> Value {
 
 /// The length AWS counts against its size limits (whitespace excluded).
 pub fn policy_size(document: &Value) -> usize {
-    document.to_string().chars().filter(|c| !c.is_whitespace()).count()
+    document
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
 }
 
 #[cfg(test)]
@@ -84,7 +88,8 @@ mod tests {
         }
     }
 
-    const ADMIN: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    const ADMIN: &str =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
     #[test]
     fn both_guardrails_parse_and_deny_exactly_the_unapproved() {
@@ -108,7 +113,10 @@ mod tests {
                     let request = Request {
                         action,
                         resource: resource(kind),
-                        caller: Caller { arn, account: ACCOUNT },
+                        caller: Caller {
+                            arn,
+                            account: ACCOUNT,
+                        },
                     };
                     assert!(!denies(&doc, &request), "{action} {arn}");
                     assert_eq!(decide(&[&admin, &doc], &request), Decision::Allow);
@@ -117,7 +125,10 @@ mod tests {
                     let request = Request {
                         action,
                         resource: resource(kind),
-                        caller: Caller { arn, account: ACCOUNT },
+                        caller: Caller {
+                            arn,
+                            account: ACCOUNT,
+                        },
                     };
                     assert!(denies(&doc, &request), "{action} {arn}");
                     assert_eq!(decide(&[&admin, &doc], &request), Decision::ExplicitDeny);

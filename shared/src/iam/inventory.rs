@@ -157,7 +157,10 @@ mod tests {
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#
         );
         assert_eq!(decode_document(&decoded), decoded);
-        assert_eq!(decode_document("%7B%22a%22%3A%22b%2Bc+d%25%22%7D"), r#"{"a":"b+c d%"}"#);
+        assert_eq!(
+            decode_document("%7B%22a%22%3A%22b%2Bc+d%25%22%7D"),
+            r#"{"a":"b+c d%"}"#
+        );
         assert_eq!(decode_document("%7"), "%7");
     }
 }

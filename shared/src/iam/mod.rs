@@ -70,7 +70,11 @@ pub fn finding_payload(report: &PrincipalReport, finding: &Finding) -> Value {
 }
 
 /// The notification of a finding.
-pub fn finding_notification(account: &str, report: &PrincipalReport, finding: &Finding) -> Notification {
+pub fn finding_notification(
+    account: &str,
+    report: &PrincipalReport,
+    finding: &Finding,
+) -> Notification {
     let subject = format!(
         "bucketward: {} {} can weaken bucket security ({})",
         report.kind, report.name, finding.severity
@@ -139,11 +143,17 @@ pub fn proposal_notification(proposal: &GuardrailProposal) -> Notification {
         ),
         proposal::ProposalStatus::Rejected => (
             format!("bucketward: IAM guardrail for {who} rejected"),
-            format!("The guardrail proposal {} for {who} was rejected.", proposal.id),
+            format!(
+                "The guardrail proposal {} for {who} was rejected.",
+                proposal.id
+            ),
         ),
         proposal::ProposalStatus::RolledBack => (
             format!("bucketward detached the IAM guardrail from {who}"),
-            format!("The deny policy was detached from {who} (rollback of {}).", proposal.id),
+            format!(
+                "The deny policy was detached from {who} (rollback of {}).",
+                proposal.id
+            ),
         ),
     };
     let mut body = proposal_payload(proposal);

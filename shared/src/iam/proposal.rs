@@ -307,16 +307,20 @@ impl ProposalStore for FileProposalStore {
             if path.extension().and_then(|e| e.to_str()) != Some("json") {
                 continue;
             }
-            let bytes = tokio::fs::read(&path).await.map_err(|source| StoreError::Io {
-                path: path.clone(),
-                source,
-            })?;
+            let bytes = tokio::fs::read(&path)
+                .await
+                .map_err(|source| StoreError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
             out.push(
                 serde_json::from_slice(&bytes)
                     .map_err(|source| StoreError::Decode { path, source })?,
             );
         }
-        out.sort_by(|a: &GuardrailProposal, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        out.sort_by(|a: &GuardrailProposal, b| {
+            a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id))
+        });
         Ok(out)
     }
 }

@@ -152,7 +152,10 @@ fn grants_name_their_policy_statement_and_wildcard() {
     assert!(dev.action("s3:CreateAccessPoint").is_none());
 
     let admin = find(&report, "admin");
-    let g = &admin.action("s3:PutAccountPublicAccessBlock").unwrap().grants[0];
+    let g = &admin
+        .action("s3:PutAccountPublicAccessBlock")
+        .unwrap()
+        .grants[0];
     assert_eq!(g.policy.origin, evaluate::PolicyOrigin::AwsManaged);
     assert_eq!(g.matched, "*");
 
@@ -170,7 +173,10 @@ fn resource_scoping_boundaries_and_denies() {
     let one = find(&report, "one-bucket");
     assert!(one.finding.is_none());
     assert_eq!(
-        one.action("s3:PutBucketPolicy").unwrap().effective.describe(),
+        one.action("s3:PutBucketPolicy")
+            .unwrap()
+            .effective
+            .describe(),
         "only arn:aws:s3:::reports"
     );
     // No resource-level permissions: a bucket ARN does not grant it.
@@ -181,7 +187,11 @@ fn resource_scoping_boundaries_and_denies() {
     let objects = find(&report, "objects-only");
     assert!(objects.finding.is_none());
     assert!(objects.action("s3:PutBucketPolicy").is_none());
-    assert!(objects.action("s3:PutObjectAcl").unwrap().effective.is_all());
+    assert!(objects
+        .action("s3:PutObjectAcl")
+        .unwrap()
+        .effective
+        .is_all());
 
     let bounded = find(&report, "bounded");
     assert!(bounded.finding.is_none());
@@ -189,14 +199,25 @@ fn resource_scoping_boundaries_and_denies() {
     assert_eq!(policy.effective, Scope::None);
     assert_eq!(policy.limits[0].kind, LimitKind::Boundary);
     assert_eq!(policy.limits[0].effect, LimitEffect::Full);
-    assert!(bounded.action("s3:PutBucketAcl").unwrap().effective.is_all());
+    assert!(bounded
+        .action("s3:PutBucketAcl")
+        .unwrap()
+        .effective
+        .is_all());
 
     let denied = find(&report, "denied");
     assert!(denied.finding.is_none());
-    let limit = &denied.action("s3:PutBucketPublicAccessBlock").unwrap().limits[0];
+    let limit = &denied
+        .action("s3:PutBucketPublicAccessBlock")
+        .unwrap()
+        .limits[0];
     assert_eq!(
         (limit.kind, limit.effect, limit.sid.as_deref()),
-        (LimitKind::ExplicitDeny, LimitEffect::Full, Some("NoBpaNoPolicy"))
+        (
+            LimitKind::ExplicitDeny,
+            LimitEffect::Full,
+            Some("NoBpaNoPolicy")
+        )
     );
     assert!(denied.can_perform(), "PutBucketAcl is still allowed");
 
@@ -205,7 +226,10 @@ fn resource_scoping_boundaries_and_denies() {
     assert_eq!(put.effective.describe(), "all except arn:aws:s3:::prod-*");
     let effects: Vec<LimitEffect> = put.limits.iter().map(|l| l.effect).collect();
     assert_eq!(effects, [LimitEffect::Partial, LimitEffect::Conditional]);
-    assert!(partly.finding.is_some(), "all buckets but a few is still broad");
+    assert!(
+        partly.finding.is_some(),
+        "all buckets but a few is still broad"
+    );
 
     let approved_role = find(&report, "SecurityAdmin");
     assert!(approved_role.approved && approved_role.finding.is_none());
@@ -233,7 +257,11 @@ fn the_attached_deny_guardrail_removes_the_finding() {
     assert!(!admin.can_perform());
     // The approved role keeps its rights: the condition excludes it.
     let security = find(&report, "SecurityAdmin");
-    assert!(security.action("s3:PutBucketPolicy").unwrap().effective.is_all());
+    assert!(security
+        .action("s3:PutBucketPolicy")
+        .unwrap()
+        .effective
+        .is_all());
     let findings: Vec<&str> = report.findings().map(|(p, _)| p.name.as_str()).collect();
     assert_eq!(findings, ["ci-bot", "dev", "partly-denied"]);
 }
@@ -247,7 +275,9 @@ fn trust_outside_the_account() {
     assert_eq!(t(json!("*")), ["*"]);
     assert_eq!(t(json!({"AWS": "111122223333"})), ["111122223333"]);
     assert_eq!(
-        t(json!({"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"})),
+        t(
+            json!({"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"})
+        ),
         ["arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"]
     );
     assert!(t(json!({"Service": "lambda.amazonaws.com"})).is_empty());
