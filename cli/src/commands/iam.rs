@@ -55,9 +55,9 @@ pub struct IamReportArgs {
     /// Co-pilot: propose attaching the deny policy to each offending user or role.
     #[arg(long)]
     pub propose: bool,
-    /// Apply the proposals at once, without approval. Off unless asked: IAM changes can lock
-    /// people out.
-    #[arg(long, env = AUTOPILOT_ENV, requires = "propose")]
+    /// With --propose: apply the proposals at once, without approval. Off unless asked: IAM
+    /// changes can lock people out.
+    #[arg(long, env = AUTOPILOT_ENV)]
     pub autopilot: bool,
     /// Exit 3 when there is a finding.
     #[arg(long)]
