@@ -8,7 +8,11 @@
 #
 # Env: EMULATOR_PORT (default 5055), EMULATOR_DIR (default .emulator),
 #      EMULATOR_WAIT (seconds to wait for readiness, default 30), VENV (default .venv).
+#      MOTO_IAM_LOAD_MANAGED_POLICIES (default true: AWS-managed IAM policies such as
+#      AdministratorAccess exist, as in a real account; the IAM tests attach them).
 set -euo pipefail
+
+export MOTO_IAM_LOAD_MANAGED_POLICIES="${MOTO_IAM_LOAD_MANAGED_POLICIES:-true}"
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

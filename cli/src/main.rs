@@ -52,6 +52,10 @@ enum Command {
     Report(commands::report::ReportArgs),
     /// Git mode for one bucket: open (or update) a pull request with the IaC fix.
     ProposePr(commands::propose_pr::ProposePrArgs),
+    /// Who can weaken bucket security through IAM; the guardrails; co-pilot proposals.
+    IamReport(commands::iam::IamReportArgs),
+    /// Decide or undo an IAM guardrail proposal: list, approve, reject, rollback.
+    IamGuardrail(commands::iam::IamGuardrailArgs),
 }
 
 /// Exit codes, stable for pipelines.
@@ -96,6 +100,8 @@ fn main() -> ExitCode {
             Command::Reject(args) => commands::approve::reject(args).await,
             Command::Report(args) => commands::report::run(args).await,
             Command::ProposePr(args) => commands::propose_pr::run(args).await,
+            Command::IamReport(args) => commands::iam::report(args).await,
+            Command::IamGuardrail(args) => commands::iam::guardrail(args).await,
         }
     });
     match result {

@@ -15,6 +15,7 @@ pub mod exception;
 pub mod exposure;
 pub mod git;
 pub mod iac;
+pub mod iam;
 pub mod logging;
 pub mod metrics;
 pub mod notify;

@@ -629,3 +629,49 @@ fn every_function_environment_is_accepted_by_the_configuration() {
         }
     }
 }
+
+#[test]
+fn the_iam_guardrails_are_opt_in_and_deny_exactly_the_sensitive_actions() {
+    let doc = template();
+    let expected: BTreeSet<String> = bucketward::iam::SENSITIVE_ACTIONS
+        .iter()
+        .map(|(a, _)| (*a).to_owned())
+        .collect();
+    for (name, condition, document, switch) in [
+        (
+            "IamGuardrailPolicy",
+            "ShouldCreateIamGuardrail",
+            "PolicyDocument",
+            "EnableIamGuardrails",
+        ),
+        (
+            "BucketSecurityScp",
+            "ShouldCreateScp",
+            "Content",
+            "EnableScp",
+        ),
+    ] {
+        let r = resource(&doc, name);
+        assert_eq!(r["Condition"].as_str(), Some(condition), "{name}");
+        assert_eq!(
+            doc["Parameters"][switch]["Default"].as_str(),
+            Some("false"),
+            "{switch} is opt-in"
+        );
+        let statements = r["Properties"][document]["Statement"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{name}: statements"));
+        assert_eq!(statements.len(), 1, "{name}");
+        let s = &statements[0];
+        assert_eq!(s["Effect"].as_str(), Some("Deny"), "{name}");
+        assert_eq!(strings(s.get("Resource")), ["*"], "{name}");
+        let actions: BTreeSet<String> = strings(s.get("Action")).into_iter().collect();
+        assert_eq!(actions, expected, "{name}");
+        assert!(
+            s["Condition"]["ArnNotLike"]
+                .get("aws:PrincipalArn")
+                .is_some(),
+            "{name}: approved principals are excepted"
+        );
+    }
+}

@@ -4,6 +4,7 @@ pub mod classify;
 pub mod demo;
 pub mod evaluate;
 pub mod exceptions;
+pub mod iam;
 pub mod init;
 pub mod live;
 pub mod propose_pr;

@@ -24,6 +24,16 @@ pub enum AuditKind {
     ExceptionChange,
     /// A pull request was opened for an infrastructure-as-code fix.
     Pr,
+    /// An IAM principal can weaken bucket security and is not approved.
+    IamFinding,
+    /// Attaching the IAM deny guardrail to a principal was proposed.
+    GuardrailProposal,
+    /// A guardrail proposal was approved or rejected.
+    GuardrailDecision,
+    /// The IAM deny guardrail was attached to a principal.
+    GuardrailAttach,
+    /// The IAM deny guardrail was detached from a principal (a rollback).
+    GuardrailDetach,
 }
 
 impl AuditKind {
@@ -39,6 +49,11 @@ impl AuditKind {
             Self::Rollback => "rollback",
             Self::ExceptionChange => "exception_change",
             Self::Pr => "pr",
+            Self::IamFinding => "iam_finding",
+            Self::GuardrailProposal => "guardrail_proposal",
+            Self::GuardrailDecision => "guardrail_decision",
+            Self::GuardrailAttach => "guardrail_attach",
+            Self::GuardrailDetach => "guardrail_detach",
         }
     }
 }

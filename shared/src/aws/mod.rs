@@ -7,6 +7,7 @@ pub mod demo;
 pub mod dynamo;
 pub mod error;
 pub mod git;
+pub mod iam;
 pub mod remediate;
 pub mod s3;
 pub mod sns;
@@ -165,6 +166,11 @@ impl Clients {
     /// Whether the clients point at a custom endpoint (the local emulator).
     pub fn endpoint_url(&self) -> Option<&str> {
         self.endpoint_url.as_deref()
+    }
+
+    /// An IAM client (a global service; built on demand, only the IAM commands use it).
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.config)
     }
 
     /// The shared SDK configuration, for clients of other services.

@@ -92,6 +92,16 @@ const WRITE_ACL: &[&str] = &[
 /// Glob match with `*` (any run) and `?` (one character), ASCII case-insensitive, as IAM matches
 /// action names.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
+    glob(pattern, text, true)
+}
+
+/// Glob match with `*` and `?`, case-sensitive, as IAM matches resource ARNs and
+/// `ArnLike`/`StringLike` condition values.
+pub fn glob_match_case_sensitive(pattern: &str, text: &str) -> bool {
+    glob(pattern, text, false)
+}
+
+fn glob(pattern: &str, text: &str, fold_case: bool) -> bool {
     let p = pattern.as_bytes();
     let t = text.as_bytes();
     let (mut pi, mut ti) = (0usize, 0usize);
@@ -102,7 +112,9 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
                 star = Some((pi, ti));
                 pi += 1;
             }
-            Some(&c) if c == b'?' || c.eq_ignore_ascii_case(&t[ti]) => {
+            Some(&c)
+                if c == b'?' || c == t[ti] || (fold_case && c.eq_ignore_ascii_case(&t[ti])) =>
+            {
                 pi += 1;
                 ti += 1;
             }

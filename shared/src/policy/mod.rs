@@ -10,7 +10,7 @@ mod document;
 mod principal;
 mod public;
 
-pub use action::{actions_grant, glob_match, ExposureKinds};
+pub use action::{actions_grant, glob_match, glob_match_case_sensitive, ExposureKinds};
 pub use condition::{condition_pins, ConditionPin};
 pub use document::{
     ConditionBlock, ConditionValue, Effect, OneOrMany, PolicyDocument, PolicyError, Principal,
