@@ -281,6 +281,11 @@ async fn terraform_repository_gets_one_pull_request_per_bucket() {
         );
     }
     assert!(!policy_pr.body.contains(TOKEN));
+    // For the README: `BUCKETWARD_PR_BODY_OUT=/tmp/pr.md cargo test --test git_mode`.
+    if let Ok(path) = std::env::var("BUCKETWARD_PR_BODY_OUT") {
+        let diff = git(&bare, &["diff", "main", &format!("bucketward/{by_policy}")]);
+        std::fs::write(path, format!("{}\n---\n{diff}", policy_pr.body)).unwrap();
+    }
 
     // The patched Terraform keeps what is not public, as written.
     let main = git(

@@ -307,7 +307,7 @@ fn the_remediator_gets_exactly_these_s3_actions() {
 }
 
 #[test]
-fn the_account_bpa_write_is_granted_only_under_its_condition() {
+fn conditional_grants_are_granted_only_under_their_condition() {
     let doc = template();
     for (name, f) in functions(&doc) {
         let mut items: Vec<&Value> = Vec::new();
@@ -330,7 +330,23 @@ fn the_account_bpa_write_is_granted_only_under_its_condition() {
             );
             if tag(item).as_deref() == Some("If") {
                 let parts = untag(item).as_sequence().expect("!If list");
-                assert_eq!(parts[0].as_str(), Some("ShouldEnforceAccountBpa"), "{name}");
+                let granted = strings(untag(&parts[1]).get("Action"));
+                // Each conditional grant sits under its own condition.
+                let expected = if granted
+                    .iter()
+                    .any(|a| a == "s3:PutAccountPublicAccessBlock")
+                {
+                    "ShouldEnforceAccountBpa"
+                } else {
+                    assert_eq!(granted, ["secretsmanager:GetSecretValue"], "{name}");
+                    assert_eq!(
+                        target(untag(&parts[1]).get("Resource").expect("resource")).as_deref(),
+                        Some("GitTokenSecretArn"),
+                        "{name}: only the git token secret"
+                    );
+                    "HasGitTokenSecret"
+                };
+                assert_eq!(parts[0].as_str(), Some(expected), "{name}");
                 assert!(
                     is_no_value(&parts[2]),
                     "{name}: the else branch grants nothing"

@@ -125,7 +125,8 @@ pub fn body(input: &BodyInput<'_>) -> String {
             actor,
             ..
         } => format!(
-            "CloudTrail `{event_name}` at {event_time}{}",
+            "CloudTrail `{event_name}` at {}{}",
+            event_time.format("%Y-%m-%d %H:%M:%S UTC"),
             actor
                 .as_ref()
                 .map(|a| format!(" by `{a}`"))
@@ -137,7 +138,11 @@ pub fn body(input: &BodyInput<'_>) -> String {
             format!("the approval of `{proposal_id}`")
         }
     };
-    let _ = writeln!(out, "- **Detected by:** {trigger}, {}", record.started_at);
+    let _ = writeln!(
+        out,
+        "- **Detected by:** {trigger}, {}",
+        record.started_at.format("%Y-%m-%d %H:%M:%S UTC")
+    );
     if let Some(e) = &record.exception {
         let _ = writeln!(out, "- **Exception:** {e}");
     }

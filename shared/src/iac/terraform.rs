@@ -324,6 +324,102 @@ fn policy_attr(attr: &Attribute) -> Option<PolicyAttr<'_>> {
     Some(PolicyAttr { attr, form, json })
 }
 
+/// The `Statement` value of a `jsonencode({...})` policy.
+fn jsonencode_statements(attr: &Attribute) -> Option<&Expression> {
+    let Expression::FuncCall(call) = &attr.value else {
+        return None;
+    };
+    let Some(Expression::Object(object)) = call.args.get(0) else {
+        return None;
+    };
+    object.iter().find_map(|(key, value)| {
+        let name = match key {
+            ObjectKey::Ident(ident) => ident.as_str().to_owned(),
+            ObjectKey::Expression(Expression::String(s)) => s.value().clone(),
+            ObjectKey::Expression(_) => return None,
+        };
+        (name == "Statement").then(|| value.expr())
+    })
+}
+
+/// The range that removes one element of a multi-line HCL list: its lines, its comma, and a
+/// comment right above it; for an element sharing its line, the element and its comma.
+fn element_range(text: &str, span: Range<usize>) -> Range<usize> {
+    let rest = text.get(span.end..).unwrap_or("");
+    let gap = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+    let mut end = span.end + gap;
+    if text.get(end..end + 1) == Some(",") {
+        end += 1;
+    }
+    let line_rest = text.get(end..edit::line_end(text, end)).unwrap_or("");
+    let own_line = text
+        .get(edit::line_start(text, span.start)..span.start)
+        .is_some_and(|p| p.trim().is_empty());
+    if own_line && line_rest.trim().is_empty() {
+        edit::whole_lines(text, span.start..end, COMMENTS)
+    } else {
+        let after = text.get(end..).unwrap_or("");
+        end += after.len() - after.trim_start_matches(' ').len();
+        span.start..end
+    }
+}
+
+/// Applies a surgery to a `jsonencode` policy where it is written: dropped statements are
+/// cut out of the list and narrowed principals rewritten, so every other statement keeps its
+/// layout. Returns false when the policy is not shaped for that (the caller re-renders it).
+fn edit_jsonencode_in_place(
+    text: &str,
+    file: usize,
+    attr: &Attribute,
+    patched: &Value,
+    surgery: &crate::plan::Surgery,
+    edits: &mut Edits,
+) -> bool {
+    let Some(statements) = jsonencode_statements(attr) else {
+        return false;
+    };
+    let element = |index: usize| match statements {
+        Expression::Array(list) => list.get(index),
+        single => (index == 0).then_some(single),
+    };
+    let mut splices = Vec::new();
+    for (index, _) in &surgery.dropped {
+        match (statements, element(*index).and_then(|e| e.span())) {
+            (Expression::Array(_), Some(span)) => {
+                splices.push(Splice::replace(element_range(text, span), ""));
+            }
+            _ => return false,
+        }
+    }
+    for (index, _) in &surgery.narrowed {
+        let shift = surgery.dropped.iter().filter(|(d, _)| d < index).count();
+        let new_principal = match patched.get("Statement") {
+            Some(Value::Array(list)) => list.get(index - shift),
+            Some(single) => Some(single),
+            None => None,
+        }
+        .and_then(|s| s.get("Principal"));
+        let Some(Expression::Object(object)) = element(*index) else {
+            return false;
+        };
+        let old = object.iter().find_map(|(key, value)| match key {
+            ObjectKey::Ident(ident) if ident.as_str() == "Principal" => value.expr().span(),
+            _ => None,
+        });
+        match (old, new_principal) {
+            (Some(span), Some(value)) => {
+                let indent = edit::indent_at(text, span.start).to_owned();
+                splices.push(Splice::replace(span, to_hcl(value, &indent)));
+            }
+            _ => return false,
+        }
+    }
+    for splice in splices {
+        edits.splice(file, splice);
+    }
+    true
+}
+
 fn render_policy(form: &PolicyForm, json: &Value, indent: &str) -> String {
     match form {
         PolicyForm::JsonEncode => format!("jsonencode({})", to_hcl(json, indent)),
@@ -769,12 +865,26 @@ fn fix_policy(
         };
         match apply_surgery(&mut policy.json, &surgery) {
             Ok(true) => {
-                let indent = edit::indent_at(text, attr.span().map_or(0, |s| s.start));
-                if let Some(span) = policy.attr.value.span() {
-                    edits.splice(
+                let in_place = matches!(policy.form, PolicyForm::JsonEncode)
+                    && edit_jsonencode_in_place(
+                        text,
                         holder.file,
-                        Splice::replace(span, render_policy(&policy.form, &policy.json, indent)),
+                        attr,
+                        &policy.json,
+                        &surgery,
+                        edits,
                     );
+                if !in_place {
+                    let indent = edit::indent_at(text, attr.span().map_or(0, |s| s.start));
+                    if let Some(span) = policy.attr.value.span() {
+                        edits.splice(
+                            holder.file,
+                            Splice::replace(
+                                span,
+                                render_policy(&policy.form, &policy.json, indent),
+                            ),
+                        );
+                    }
                 }
                 edits
                     .changes
