@@ -28,7 +28,7 @@ VENV_PATH := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 SAM_ENV := SAM_CLI_TELEMETRY=0
 
 .PHONY: help setup emulator-up emulator-down emulator-status test template-lint validate \
-        demo build package deploy bench report-png lint fmt clean distclean
+        demo build package deploy bench bench-peers report-png lint fmt clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -87,6 +87,12 @@ bench: setup ## Evaluate throughput (criterion), then sweep throughput against m
 	$(CARGO) bench -p bucketward --bench evaluate
 	$(CARGO) build --release -p bucketward-cli -p bucketward-tests --bin bucketward --bin bench_sweep
 	$(WITH_EMULATOR) target/release/bench_sweep $(BENCH_SIZES) $(BENCH_CONCURRENCY)
+
+PEERS_SIZES ?= 200 1000
+
+bench-peers: setup ## Optional, not in CI: bucketward vs Prowler vs Cloud Custodian on the same moto state (installs both into .venv-peers)
+	$(CARGO) build --release -p bucketward-cli --bin bucketward
+	scripts/bench-peers.sh $(PEERS_SIZES)
 
 REPORT_SAMPLE_DIR ?= target/report-sample
 
