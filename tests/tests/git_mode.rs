@@ -458,3 +458,39 @@ async fn a_rejected_token_fails_the_action_without_leaking_it() {
     assert!(!failure.message.contains(wrong));
     assert!(github.pulls().is_empty());
 }
+
+#[tokio::test]
+async fn the_propose_pr_command_opens_the_pull_request() {
+    let emu = Emulator::connect().await;
+    let root = tempfile::tempdir().unwrap();
+    let suffix = &Emulator::unique_bucket("p")[2..10];
+    let bare = bare_repo(root.path(), "cloudformation", suffix);
+    let github = MockGitHub::start("acme/stacks", TOKEN).await;
+    let bucket = format!("acme-{suffix}-cfn-legacy");
+    public_by_acl(&emu, &bucket).await;
+    let state = root.path().join("state");
+    let out = tokio::process::Command::new(bucketward_tests::lambda::binary("bucketward"))
+        .args(["propose-pr", &bucket, "--output", "json"])
+        .args(["--repo", bare.to_str().unwrap(), "--repo-path", "infra"])
+        .args(["--github-repo", "acme/stacks", "--github-api", &github.url])
+        .args(["--state-dir", state.to_str().unwrap()])
+        .env("BUCKETWARD_GIT_TOKEN", TOKEN)
+        .env("AWS_ENDPOINT_URL", &emu.endpoint)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains(TOKEN) && !String::from_utf8_lossy(&out.stdout).contains(TOKEN));
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["outcome"], "pull_request", "{outcome}");
+    assert!(outcome["pull_request"]
+        .as_str()
+        .unwrap()
+        .ends_with("/acme/stacks/pull/1"));
+    assert_patched_is_private(&bare, &format!("bucketward/{bucket}"), &bucket);
+    // The record was kept with the pull request.
+    let id = outcome["action_id"].as_str().unwrap();
+    let saved = std::fs::read_to_string(state.join(format!("{id}.json"))).unwrap();
+    assert!(saved.contains("\"pull_request\""), "{saved}");
+}
