@@ -132,6 +132,34 @@ fn config(bare: &Path, github: &MockGitHub, token: &str) -> GitConfig {
     }
 }
 
+/// An emulator, a bare repository of one fixture (bucket names made unique), the mock GitHub
+/// and a git-mode pipeline pointed at them with `token`.
+struct Setup {
+    emu: Emulator,
+    _root: tempfile::TempDir,
+    suffix: String,
+    bare: PathBuf,
+    github: MockGitHub,
+    p: GitPipeline,
+}
+
+async fn setup(fixture: &str, repository: &str, token: &str) -> Setup {
+    let emu = Emulator::connect().await;
+    let root = tempfile::tempdir().unwrap();
+    let suffix = Emulator::unique_bucket("g")[2..10].to_owned();
+    let bare = bare_repo(root.path(), fixture, &suffix);
+    let github = MockGitHub::start(repository, TOKEN).await;
+    let p = pipeline(&emu, config(&bare, &github, token));
+    Setup {
+        emu,
+        _root: root,
+        suffix,
+        bare,
+        github,
+        p,
+    }
+}
+
 /// A live bucket public by the mixed policy (public read, partner read, Deny on HTTP).
 async fn public_by_policy(emu: &Emulator, bucket: &str) {
     let s3 = &emu.clients.s3;
@@ -215,12 +243,14 @@ async fn audit_kinds(p: &GitPipeline) -> Vec<(AuditKind, serde_json::Value)> {
 
 #[tokio::test]
 async fn terraform_repository_gets_one_pull_request_per_bucket() {
-    let emu = Emulator::connect().await;
-    let root = tempfile::tempdir().unwrap();
-    let suffix = &Emulator::unique_bucket("t")[2..10];
-    let bare = bare_repo(root.path(), "terraform", suffix);
-    let github = MockGitHub::start("acme/infra", TOKEN).await;
-    let p = pipeline(&emu, config(&bare, &github, TOKEN));
+    let Setup {
+        emu,
+        suffix,
+        bare,
+        github,
+        p,
+        _root: _keep,
+    } = setup("terraform", "acme/infra", TOKEN).await;
 
     let by_policy = format!("acme-{suffix}-public-assets");
     let by_acl = format!("acme-{suffix}-legacy-reports");
@@ -352,12 +382,14 @@ async fn terraform_repository_gets_one_pull_request_per_bucket() {
 
 #[tokio::test]
 async fn terraform_policy_document_data_source_is_patched() {
-    let emu = Emulator::connect().await;
-    let root = tempfile::tempdir().unwrap();
-    let suffix = &Emulator::unique_bucket("d")[2..10];
-    let bare = bare_repo(root.path(), "terraform", suffix);
-    let github = MockGitHub::start("acme/infra", TOKEN).await;
-    let p = pipeline(&emu, config(&bare, &github, TOKEN));
+    let Setup {
+        emu,
+        suffix,
+        bare,
+        github: _github,
+        p,
+        _root: _keep,
+    } = setup("terraform", "acme/infra", TOKEN).await;
     let bucket = format!("acme-{suffix}-data-exports");
     public_by_policy(&emu, &bucket).await;
     let out = p
@@ -374,12 +406,14 @@ async fn terraform_policy_document_data_source_is_patched() {
 
 #[tokio::test]
 async fn cloudformation_repository_gets_pull_requests_for_policy_and_acl() {
-    let emu = Emulator::connect().await;
-    let root = tempfile::tempdir().unwrap();
-    let suffix = &Emulator::unique_bucket("c")[2..10];
-    let bare = bare_repo(root.path(), "cloudformation", suffix);
-    let github = MockGitHub::start("acme/stacks", TOKEN).await;
-    let p = pipeline(&emu, config(&bare, &github, TOKEN));
+    let Setup {
+        emu,
+        suffix,
+        bare,
+        github,
+        p,
+        _root: _keep,
+    } = setup("cloudformation", "acme/stacks", TOKEN).await;
 
     let by_policy = format!("acme-{suffix}-cfn-assets");
     let by_acl = format!("acme-{suffix}-cfn-legacy");
@@ -406,12 +440,14 @@ async fn cloudformation_repository_gets_pull_requests_for_policy_and_acl() {
 
 #[tokio::test]
 async fn a_bucket_outside_the_repository_gets_a_new_file_and_says_so() {
-    let emu = Emulator::connect().await;
-    let root = tempfile::tempdir().unwrap();
-    let suffix = &Emulator::unique_bucket("n")[2..10];
-    let bare = bare_repo(root.path(), "terraform", suffix);
-    let github = MockGitHub::start("acme/infra", TOKEN).await;
-    let p = pipeline(&emu, config(&bare, &github, TOKEN));
+    let Setup {
+        emu,
+        suffix: _,
+        bare,
+        github,
+        p,
+        _root: _keep,
+    } = setup("terraform", "acme/infra", TOKEN).await;
     let bucket = emu.create_bucket("unmanaged").await;
     scenario::put_legacy_acl(&emu.clients.s3, &bucket, false).await;
     let out = p
@@ -432,13 +468,15 @@ async fn a_bucket_outside_the_repository_gets_a_new_file_and_says_so() {
 
 #[tokio::test]
 async fn a_rejected_token_fails_the_action_without_leaking_it() {
-    let emu = Emulator::connect().await;
-    let root = tempfile::tempdir().unwrap();
-    let suffix = &Emulator::unique_bucket("x")[2..10];
-    let bare = bare_repo(root.path(), "terraform", suffix);
-    let github = MockGitHub::start("acme/infra", TOKEN).await;
     let wrong = "ghp_wrong_token_9876543210";
-    let p = pipeline(&emu, config(&bare, &github, wrong));
+    let Setup {
+        emu,
+        suffix,
+        bare: _,
+        github,
+        p,
+        _root: _keep,
+    } = setup("terraform", "acme/infra", wrong).await;
     let bucket = format!("acme-{suffix}-public-assets");
     public_by_policy(&emu, &bucket).await;
     let out = p
@@ -461,11 +499,14 @@ async fn a_rejected_token_fails_the_action_without_leaking_it() {
 
 #[tokio::test]
 async fn the_propose_pr_command_opens_the_pull_request() {
-    let emu = Emulator::connect().await;
-    let root = tempfile::tempdir().unwrap();
-    let suffix = &Emulator::unique_bucket("p")[2..10];
-    let bare = bare_repo(root.path(), "cloudformation", suffix);
-    let github = MockGitHub::start("acme/stacks", TOKEN).await;
+    let Setup {
+        emu,
+        _root: root,
+        suffix,
+        bare,
+        github,
+        p: _,
+    } = setup("cloudformation", "acme/stacks", TOKEN).await;
     let bucket = format!("acme-{suffix}-cfn-legacy");
     public_by_acl(&emu, &bucket).await;
     let state = root.path().join("state");

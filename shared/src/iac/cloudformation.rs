@@ -828,19 +828,12 @@ pub fn new_file(request: &FixRequest<'_>) -> IacFix {
         "Resources": resources,
     });
     let text = serde_yaml_ng::to_string(&to_yaml(&template)).unwrap_or_default();
-    IacFix {
-        format: None,
-        located: Vec::new(),
-        edits: vec![FileEdit {
-            path: format!("bucketward-{}.yaml", request.bucket),
-            before: None,
-            after: text,
-        }],
+    IacFix::new_file(
+        format!("bucketward-{}.yaml", request.bucket),
+        text,
         changes,
         notes,
-        after: None,
-        before: None,
-    }
+    )
 }
 
 #[cfg(test)]

@@ -124,6 +124,33 @@ impl IacFix {
     pub fn is_empty(&self) -> bool {
         self.edits.is_empty()
     }
+
+    /// The fix for a bucket no resource defines: one new file, or none when it would change
+    /// nothing.
+    pub(crate) fn new_file(
+        path: String,
+        text: String,
+        changes: Vec<String>,
+        notes: Vec<String>,
+    ) -> Self {
+        Self {
+            format: None,
+            located: Vec::new(),
+            edits: if changes.is_empty() {
+                Vec::new()
+            } else {
+                vec![FileEdit {
+                    path,
+                    before: None,
+                    after: text,
+                }]
+            },
+            changes,
+            notes,
+            after: None,
+            before: None,
+        }
+    }
 }
 
 /// Why a repository could not be patched.

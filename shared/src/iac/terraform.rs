@@ -829,6 +829,26 @@ fn fix_bpa(parsed: &[Parsed<'_>], located: &Located<'_>, edits: &mut Edits) {
     }
 }
 
+/// The surgery a policy needs, `None` when it needs none; a policy that cannot be evaluated
+/// is noted and left as it is.
+fn surgery_of(
+    json: &Value,
+    pairs: &[(String, String)],
+    request: &FixRequest<'_>,
+    label: &str,
+    edits: &mut Edits,
+) -> Option<crate::plan::Surgery> {
+    match public_statement_surgery(&evaluable(json, pairs), PolicyKind::Bucket, request.allowed) {
+        Ok(surgery) => surgery,
+        Err(e) => {
+            edits.notes.push(format!(
+                "{label}: the policy could not be evaluated ({e}); left as it is"
+            ));
+            None
+        }
+    }
+}
+
 fn fix_policy(
     parsed: &[Parsed<'_>],
     located: &Located<'_>,
@@ -848,20 +868,9 @@ fn fix_policy(
     let text = parsed.get(holder.file).map_or("", |p| p.file.text.as_str());
     let pairs = references(located.bucket.name, request.bucket, request.account_id);
     if let Some(mut policy) = policy_attr(attr) {
-        let surgery = match public_statement_surgery(
-            &evaluable(&policy.json, &pairs),
-            PolicyKind::Bucket,
-            request.allowed,
-        ) {
-            Ok(Some(s)) => s,
-            Ok(None) => return,
-            Err(e) => {
-                edits.notes.push(format!(
-                    "{}: the policy could not be evaluated ({e}); left as it is",
-                    holder.label(parsed)
-                ));
-                return;
-            }
+        let Some(surgery) = surgery_of(&policy.json, &pairs, request, &holder.label(parsed), edits)
+        else {
+            return;
         };
         match apply_surgery(&mut policy.json, &surgery) {
             Ok(true) => {
@@ -931,20 +940,8 @@ fn fix_policy_document(
 ) {
     let pairs = references(located.bucket.name, request.bucket, request.account_id);
     let json = data_document(data.block);
-    let surgery = match public_statement_surgery(
-        &evaluable(&json, &pairs),
-        PolicyKind::Bucket,
-        request.allowed,
-    ) {
-        Ok(Some(s)) => s,
-        Ok(None) => return,
-        Err(e) => {
-            edits.notes.push(format!(
-                "{}: the policy document could not be evaluated ({e}); left as it is",
-                data.label(parsed)
-            ));
-            return;
-        }
+    let Some(surgery) = surgery_of(&json, &pairs, request, &data.label(parsed), edits) else {
+        return;
     };
     let text = parsed.get(data.file).map_or("", |p| p.file.text.as_str());
     let statements: Vec<&Block> = blocks(&data.block.body, "statement").collect();
@@ -1201,24 +1198,12 @@ pub fn new_file(request: &FixRequest<'_>) -> IacFix {
         request.bucket
     )];
     notes.extend(request.live_only_notes());
-    let path = format!("bucketward-{}.tf", request.bucket);
-    IacFix {
-        format: None,
-        located: Vec::new(),
-        edits: if changes.is_empty() {
-            Vec::new()
-        } else {
-            vec![FileEdit {
-                path,
-                before: None,
-                after: text,
-            }]
-        },
+    IacFix::new_file(
+        format!("bucketward-{}.tf", request.bucket),
+        text,
         changes,
         notes,
-        after: None,
-        before: None,
-    }
+    )
 }
 
 #[cfg(test)]

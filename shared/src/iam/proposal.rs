@@ -241,86 +241,29 @@ impl ProposalStore for MemoryProposalStore {
 /// Keeps proposals as JSON files in a directory (the CLI's state directory).
 #[derive(Debug, Clone)]
 pub struct FileProposalStore {
-    dir: PathBuf,
+    files: crate::store::JsonDir,
 }
 
 impl FileProposalStore {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
-    }
-
-    fn path(&self, id: &str) -> PathBuf {
-        let safe: String = id
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-            .collect();
-        self.dir.join(format!("{safe}.json"))
+        Self {
+            files: crate::store::JsonDir::new(dir),
+        }
     }
 }
 
 impl ProposalStore for FileProposalStore {
     async fn save(&self, proposal: &GuardrailProposal) -> Result<(), StoreError> {
-        let path = self.path(&proposal.id);
-        let io = |source| StoreError::Io {
-            path: path.clone(),
-            source,
-        };
-        tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
-        let text = serde_json::to_vec_pretty(proposal).map_err(|source| StoreError::Decode {
-            path: path.clone(),
-            source,
-        })?;
-        let tmp = path.with_extension("json.tmp");
-        tokio::fs::write(&tmp, text).await.map_err(io)?;
-        tokio::fs::rename(&tmp, &path).await.map_err(io)
+        self.files.save(&proposal.id, proposal).await
     }
 
     async fn load(&self, id: &str) -> Result<Option<GuardrailProposal>, StoreError> {
-        let path = self.path(id);
-        match tokio::fs::read(&path).await {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|source| StoreError::Decode { path, source }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StoreError::Io { path, source }),
-        }
+        self.files.load(id).await
     }
 
     async fn list(&self) -> Result<Vec<GuardrailProposal>, StoreError> {
-        let mut out = Vec::new();
-        let mut dir = match tokio::fs::read_dir(&self.dir).await {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(source) => {
-                return Err(StoreError::Io {
-                    path: self.dir.clone(),
-                    source,
-                })
-            }
-        };
-        let io = |source| StoreError::Io {
-            path: self.dir.clone(),
-            source,
-        };
-        while let Some(entry) = dir.next_entry().await.map_err(io)? {
-            let path = entry.path();
-            if path.extension().and_then(|e| e.to_str()) != Some("json") {
-                continue;
-            }
-            let bytes = tokio::fs::read(&path)
-                .await
-                .map_err(|source| StoreError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-            out.push(
-                serde_json::from_slice(&bytes)
-                    .map_err(|source| StoreError::Decode { path, source })?,
-            );
-        }
-        out.sort_by(|a: &GuardrailProposal, b| {
-            a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id))
-        });
+        let mut out: Vec<GuardrailProposal> = self.files.list().await?;
+        out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         Ok(out)
     }
 }
