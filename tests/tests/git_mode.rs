@@ -143,6 +143,13 @@ struct Setup {
     p: GitPipeline,
 }
 
+impl Setup {
+    /// A fixture bucket's name in this run.
+    fn bucket(&self, name: &str) -> String {
+        format!("acme-{}-{name}", self.suffix)
+    }
+}
+
 async fn setup(fixture: &str, repository: &str, token: &str) -> Setup {
     let emu = Emulator::connect().await;
     let root = tempfile::tempdir().unwrap();
@@ -243,20 +250,14 @@ async fn audit_kinds(p: &GitPipeline) -> Vec<(AuditKind, serde_json::Value)> {
 
 #[tokio::test]
 async fn terraform_repository_gets_one_pull_request_per_bucket() {
-    let Setup {
-        emu,
-        suffix,
-        bare,
-        github,
-        p,
-        _root: _keep,
-    } = setup("terraform", "acme/infra", TOKEN).await;
+    let s = setup("terraform", "acme/infra", TOKEN).await;
 
-    let by_policy = format!("acme-{suffix}-public-assets");
-    let by_acl = format!("acme-{suffix}-legacy-reports");
-    public_by_policy(&emu, &by_policy).await;
-    public_by_acl(&emu, &by_acl).await;
-    let live_policy_before = emu
+    let by_policy = s.bucket("public-assets");
+    let by_acl = s.bucket("legacy-reports");
+    public_by_policy(&s.emu, &by_policy).await;
+    public_by_acl(&s.emu, &by_acl).await;
+    let live_policy_before = s
+        .emu
         .clients
         .s3
         .get_bucket_policy()
@@ -268,19 +269,19 @@ async fn terraform_repository_gets_one_pull_request_per_bucket() {
         .unwrap();
 
     for bucket in [&by_policy, &by_acl] {
-        let out = p
-            .process_bucket(bucket, None, None, Trigger::Sweep)
-            .await
-            .unwrap();
+        let out =
+            s.p.process_bucket(bucket, None, None, Trigger::Sweep)
+                .await
+                .unwrap();
         assert_eq!(out.outcome, Some(Outcome::PullRequest), "{bucket}: {out:?}");
         assert!(out.notified);
         let branch = format!("bucketward/{bucket}");
-        assert!(git(&bare, &["branch", "--list", &branch]).contains(&branch));
-        assert_patched_is_private(&bare, &branch, bucket);
+        assert!(git(&s.bare, &["branch", "--list", &branch]).contains(&branch));
+        assert_patched_is_private(&s.bare, &branch, bucket);
     }
 
     // The requests GitHub received: authenticated, versioned, one pull per bucket.
-    let received = github.received();
+    let received = s.github.received();
     assert!(received.iter().all(|r| r.authorization.as_deref()
         == Some(&format!("Bearer {TOKEN}")[..])
         && r.api_version.as_deref() == Some("2022-11-28")));
@@ -289,7 +290,7 @@ async fn terraform_repository_gets_one_pull_request_per_bucket() {
     assert!(creates
         .iter()
         .all(|r| r.status == 201 && r.body["base"] == "main"));
-    let pulls = github.pulls();
+    let pulls = s.github.pulls();
     let policy_pr = pulls
         .iter()
         .find(|p| p.head == format!("bucketward/{by_policy}"))
@@ -313,20 +314,23 @@ async fn terraform_repository_gets_one_pull_request_per_bucket() {
     assert!(!policy_pr.body.contains(TOKEN));
     // For the README: `BUCKETWARD_PR_BODY_OUT=/tmp/pr.md cargo test --test git_mode`.
     if let Ok(path) = std::env::var("BUCKETWARD_PR_BODY_OUT") {
-        let diff = git(&bare, &["diff", "main", &format!("bucketward/{by_policy}")]);
+        let diff = git(
+            &s.bare,
+            &["diff", "main", &format!("bucketward/{by_policy}")],
+        );
         std::fs::write(path, format!("{}\n---\n{diff}", policy_pr.body)).unwrap();
     }
 
     // The patched Terraform keeps what is not public, as written.
     let main = git(
-        &bare,
+        &s.bare,
         &["show", &format!("bucketward/{by_policy}:infra/main.tf")],
     );
     assert!(main.contains("Sid       = \"PartnerRead\"") || main.contains("Sid = \"PartnerRead\""));
     assert!(main.contains("# Reviewed 2024-03: the partner account reads the exports prefix."));
     assert!(main.contains("resource \"aws_s3_bucket_public_access_block\" \"assets\""));
     let log = git(
-        &bare,
+        &s.bare,
         &["log", "--format=%an %s", &format!("bucketward/{by_policy}")],
     );
     assert!(log.starts_with(&format!(
@@ -334,7 +338,8 @@ async fn terraform_repository_gets_one_pull_request_per_bucket() {
     )));
 
     // Git mode changes nothing in the account.
-    let live_policy_after = emu
+    let live_policy_after = s
+        .emu
         .clients
         .s3
         .get_bucket_policy()
@@ -347,7 +352,7 @@ async fn terraform_repository_gets_one_pull_request_per_bucket() {
     assert_eq!(live_policy_before, live_policy_after);
 
     // The audit trail holds the pull requests.
-    let prs: Vec<_> = audit_kinds(&p)
+    let prs: Vec<_> = audit_kinds(&s.p)
         .await
         .into_iter()
         .filter(|(k, _)| *k == AuditKind::Pr)
@@ -359,164 +364,134 @@ async fn terraform_repository_gets_one_pull_request_per_bucket() {
 
     // The next sweep finds the bucket still public: the open pull request is reused, not
     // duplicated, and nothing is pushed or announced when nothing changed.
-    let again = p
-        .process_bucket(&by_policy, None, None, Trigger::Sweep)
-        .await
-        .unwrap();
+    let again =
+        s.p.process_bucket(&by_policy, None, None, Trigger::Sweep)
+            .await
+            .unwrap();
     assert_eq!(again.outcome, Some(Outcome::PullRequest));
     assert!(!again.notified, "an unchanged pull request is not news");
-    let received = github.received();
+    let received = s.github.received();
     assert_eq!(received.iter().filter(|r| r.method == "POST").count(), 2);
     assert_eq!(received.iter().filter(|r| r.method == "PATCH").count(), 1);
-    assert_eq!(github.pulls().len(), 2);
+    assert_eq!(s.github.pulls().len(), 2);
 
     // Once the reviewers close it, the next detection opens a new one.
-    github.close(policy_pr.number);
-    let reopened = p
-        .process_bucket(&by_policy, None, None, Trigger::Sweep)
-        .await
-        .unwrap();
+    s.github.close(policy_pr.number);
+    let reopened =
+        s.p.process_bucket(&by_policy, None, None, Trigger::Sweep)
+            .await
+            .unwrap();
     assert_eq!(reopened.outcome, Some(Outcome::PullRequest));
-    assert_eq!(github.pulls().len(), 3);
+    assert_eq!(s.github.pulls().len(), 3);
 }
 
 #[tokio::test]
 async fn terraform_policy_document_data_source_is_patched() {
-    let Setup {
-        emu,
-        suffix,
-        bare,
-        github: _github,
-        p,
-        _root: _keep,
-    } = setup("terraform", "acme/infra", TOKEN).await;
-    let bucket = format!("acme-{suffix}-data-exports");
-    public_by_policy(&emu, &bucket).await;
-    let out = p
-        .process_bucket(&bucket, None, None, Trigger::Manual)
-        .await
-        .unwrap();
+    let s = setup("terraform", "acme/infra", TOKEN).await;
+    let bucket = s.bucket("data-exports");
+    public_by_policy(&s.emu, &bucket).await;
+    let out =
+        s.p.process_bucket(&bucket, None, None, Trigger::Manual)
+            .await
+            .unwrap();
     assert_eq!(out.outcome, Some(Outcome::PullRequest), "{out:?}");
     let branch = format!("bucketward/{bucket}");
-    assert_patched_is_private(&bare, &branch, &bucket);
-    let exports = git(&bare, &["show", &format!("{branch}:infra/exports.tf")]);
+    assert_patched_is_private(&s.bare, &branch, &bucket);
+    let exports = git(&s.bare, &["show", &format!("{branch}:infra/exports.tf")]);
     assert!(!exports.contains("AnyoneRead"));
     assert!(exports.contains("AnalyticsRole"));
 }
 
 #[tokio::test]
 async fn cloudformation_repository_gets_pull_requests_for_policy_and_acl() {
-    let Setup {
-        emu,
-        suffix,
-        bare,
-        github,
-        p,
-        _root: _keep,
-    } = setup("cloudformation", "acme/stacks", TOKEN).await;
+    let s = setup("cloudformation", "acme/stacks", TOKEN).await;
 
-    let by_policy = format!("acme-{suffix}-cfn-assets");
-    let by_acl = format!("acme-{suffix}-cfn-legacy");
-    public_by_policy(&emu, &by_policy).await;
-    public_by_acl(&emu, &by_acl).await;
+    let by_policy = s.bucket("cfn-assets");
+    let by_acl = s.bucket("cfn-legacy");
+    public_by_policy(&s.emu, &by_policy).await;
+    public_by_acl(&s.emu, &by_acl).await;
     for bucket in [&by_policy, &by_acl] {
-        let out = p
-            .process_bucket(bucket, None, None, Trigger::Sweep)
-            .await
-            .unwrap();
+        let out =
+            s.p.process_bucket(bucket, None, None, Trigger::Sweep)
+                .await
+                .unwrap();
         assert_eq!(out.outcome, Some(Outcome::PullRequest), "{bucket}: {out:?}");
-        assert_patched_is_private(&bare, &format!("bucketward/{bucket}"), bucket);
+        assert_patched_is_private(&s.bare, &format!("bucketward/{bucket}"), bucket);
     }
     let template = git(
-        &bare,
+        &s.bare,
         &["show", &format!("bucketward/{by_acl}:infra/template.yaml")],
     );
     assert!(template.contains("AccessControl: Private"));
     assert!(template.contains("# Old reports, shared with a canned ACL."));
     let parsed: serde_yaml_ng::Value = serde_yaml_ng::from_str(&template).unwrap();
     assert!(parsed.get("Resources").is_some());
-    assert_eq!(github.pulls().len(), 2);
+    assert_eq!(s.github.pulls().len(), 2);
 }
 
 #[tokio::test]
 async fn a_bucket_outside_the_repository_gets_a_new_file_and_says_so() {
-    let Setup {
-        emu,
-        suffix: _,
-        bare,
-        github,
-        p,
-        _root: _keep,
-    } = setup("terraform", "acme/infra", TOKEN).await;
-    let bucket = emu.create_bucket("unmanaged").await;
-    scenario::put_legacy_acl(&emu.clients.s3, &bucket, false).await;
-    let out = p
-        .process_bucket(&bucket, None, None, Trigger::Sweep)
-        .await
-        .unwrap();
+    let s = setup("terraform", "acme/infra", TOKEN).await;
+    let bucket = s.emu.create_bucket("unmanaged").await;
+    scenario::put_legacy_acl(&s.emu.clients.s3, &bucket, false).await;
+    let out =
+        s.p.process_bucket(&bucket, None, None, Trigger::Sweep)
+            .await
+            .unwrap();
     assert_eq!(out.outcome, Some(Outcome::PullRequest), "{out:?}");
     let branch = format!("bucketward/{bucket}");
     let file = git(
-        &bare,
+        &s.bare,
         &["show", &format!("{branch}:infra/bucketward-{bucket}.tf")],
     );
     assert!(file.contains("aws_s3_bucket_public_access_block"));
     hcl_parses(&file, "new.tf");
-    let body = &github.pulls()[0].body;
+    let body = &s.github.pulls()[0].body;
     assert!(body.contains("was not found in this repository"), "{body}");
 }
 
 #[tokio::test]
 async fn a_rejected_token_fails_the_action_without_leaking_it() {
     let wrong = "ghp_wrong_token_9876543210";
-    let Setup {
-        emu,
-        suffix,
-        bare: _,
-        github,
-        p,
-        _root: _keep,
-    } = setup("terraform", "acme/infra", wrong).await;
-    let bucket = format!("acme-{suffix}-public-assets");
-    public_by_policy(&emu, &bucket).await;
-    let out = p
-        .process_bucket(&bucket, None, None, Trigger::Sweep)
-        .await
-        .unwrap();
+    let s = setup("terraform", "acme/infra", wrong).await;
+    let bucket = s.bucket("public-assets");
+    public_by_policy(&s.emu, &bucket).await;
+    let out =
+        s.p.process_bucket(&bucket, None, None, Trigger::Sweep)
+            .await
+            .unwrap();
     assert_eq!(out.outcome, Some(Outcome::Failed));
-    let record = p
-        .store
-        .inner
-        .load(out.action_id.as_deref().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let record =
+        s.p.store
+            .inner
+            .load(out.action_id.as_deref().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
     let failure = record.failure.unwrap();
     assert!(failure.message.contains("Bad credentials"), "{failure:?}");
     assert!(!failure.message.contains(wrong));
-    assert!(github.pulls().is_empty());
+    assert!(s.github.pulls().is_empty());
 }
 
 #[tokio::test]
 async fn the_propose_pr_command_opens_the_pull_request() {
-    let Setup {
-        emu,
-        _root: root,
-        suffix,
-        bare,
-        github,
-        p: _,
-    } = setup("cloudformation", "acme/stacks", TOKEN).await;
-    let bucket = format!("acme-{suffix}-cfn-legacy");
-    public_by_acl(&emu, &bucket).await;
-    let state = root.path().join("state");
+    let s = setup("cloudformation", "acme/stacks", TOKEN).await;
+    let bucket = s.bucket("cfn-legacy");
+    public_by_acl(&s.emu, &bucket).await;
+    let state = s._root.path().join("state");
     let out = tokio::process::Command::new(bucketward_tests::lambda::binary("bucketward"))
         .args(["propose-pr", &bucket, "--output", "json"])
-        .args(["--repo", bare.to_str().unwrap(), "--repo-path", "infra"])
-        .args(["--github-repo", "acme/stacks", "--github-api", &github.url])
+        .args(["--repo", s.bare.to_str().unwrap(), "--repo-path", "infra"])
+        .args([
+            "--github-repo",
+            "acme/stacks",
+            "--github-api",
+            &s.github.url,
+        ])
         .args(["--state-dir", state.to_str().unwrap()])
         .env("BUCKETWARD_GIT_TOKEN", TOKEN)
-        .env("AWS_ENDPOINT_URL", &emu.endpoint)
+        .env("AWS_ENDPOINT_URL", &s.emu.endpoint)
         .output()
         .await
         .unwrap();
@@ -529,7 +504,7 @@ async fn the_propose_pr_command_opens_the_pull_request() {
         .as_str()
         .unwrap()
         .ends_with("/acme/stacks/pull/1"));
-    assert_patched_is_private(&bare, &format!("bucketward/{bucket}"), &bucket);
+    assert_patched_is_private(&s.bare, &format!("bucketward/{bucket}"), &bucket);
     // The record was kept with the pull request.
     let id = outcome["action_id"].as_str().unwrap();
     let saved = std::fs::read_to_string(state.join(format!("{id}.json"))).unwrap();
