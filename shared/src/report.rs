@@ -390,6 +390,14 @@ impl Trail {
         let fields = Fields::of(&entry.payload);
         match entry.kind {
             AuditKind::Detection | AuditKind::Proposal => self.detection(entry, &fields),
+            // A git-mode pull request is the detection and the outcome: the bucket stays
+            // public until the change is merged and applied.
+            AuditKind::Pr => {
+                self.detection(entry, &fields);
+                if let (true, Some(decision)) = (in_period, fields.decision) {
+                    *self.outcomes.entry(name_of(&decision)).or_default() += 1;
+                }
+            }
             AuditKind::Action => self.action(entry, &fields),
             AuditKind::Approval | AuditKind::Rejection => self.review(entry, &fields),
             AuditKind::Rollback if in_period => self.rollbacks += 1,
@@ -662,12 +670,14 @@ impl Trail {
             day = next;
         }
 
+        // Pull requests (git mode) are listed only where there are some.
         let outcomes = [
             Outcome::Fixed,
             Outcome::Unverified,
             Outcome::Failed,
             Outcome::Gone,
             Outcome::NothingToDo,
+            Outcome::PullRequest,
         ]
         .iter()
         .map(|o| {
@@ -675,6 +685,7 @@ impl Trail {
             let count = self.outcomes.get(&name).copied().unwrap_or(0);
             Count { name, count }
         })
+        .filter(|c| c.count > 0 || c.name != name_of(&Outcome::PullRequest))
         .collect();
         let records_by_kind: Vec<Count> = [
             AuditKind::Detection,

@@ -767,3 +767,34 @@ fn writes_a_sample_when_asked() {
     )
     .unwrap();
 }
+
+#[test]
+fn a_git_mode_pull_request_counts_as_a_detection() {
+    let mut trail = Trail::default();
+    let r = Rec {
+        mode: Some("git"),
+        ..rec(
+            "g1",
+            "git-bucket",
+            "high",
+            "unknown",
+            None,
+            "2026-03-10T10:00:00Z",
+        )
+    };
+    trail.save(
+        &r.record("pull_request", Some("2026-03-10T10:00:05Z")),
+        "2026-03-10T10:00:05Z",
+    );
+    let report = build_report(
+        &trail.entries,
+        &[],
+        verified(&trail.entries),
+        since(),
+        now(),
+    );
+    assert_eq!(report.detection.exposures, 1);
+    assert_eq!(report.detection.from_sweeps, 1);
+    assert_eq!(count(&report.outcomes, "pull_request"), 1);
+    assert_eq!(report.mttr.overall.count, 0, "a pull request is not a fix");
+}
