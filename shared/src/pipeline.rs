@@ -396,7 +396,8 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
                 .map(|(pr, _)| pr)
                 .map_err(|e| e.to_string()),
             None => Err(
-                "git mode is selected but no repository is configured (BUCKETWARD_GIT_REPOSITORY)"
+                "git mode is selected but not configured: it needs BUCKETWARD_GIT_REPOSITORY and \
+                 a token (see the start-up log for what is missing)"
                     .to_owned(),
             ),
         };
