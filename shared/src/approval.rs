@@ -212,6 +212,9 @@ pub fn pending(
 pub fn replan_options(proposal: &ActionRecord, defaults: PlanOptions) -> PlanOptions {
     PlanOptions {
         allowed: proposal.allowed.unwrap_or(ExposureKinds::NONE),
+        // Proposals never include the account setting (autopilot alone applies it), so an
+        // approval does not either.
+        account_bpa: false,
         ..defaults
     }
 }

@@ -148,8 +148,9 @@ fn lookup<'a>(vars: &'a HashMap<String, String>, name: &str) -> Option<&'a str> 
     vars.get(name).map(String::as_str).filter(|v| !v.is_empty())
 }
 
-/// How every function plans and reads a bucket: `BUCKETWARD_ENFORCE_OWNERSHIP` (default off)
-/// and `BUCKETWARD_ACCESS_POINTS` (default on: one more call per bucket). Shared so that an
+/// How every function plans and reads a bucket: `BUCKETWARD_ENFORCE_OWNERSHIP` and
+/// `BUCKETWARD_ENFORCE_ACCOUNT_BPA` (default off) and `BUCKETWARD_ACCESS_POINTS` (default on:
+/// one more call per bucket). Shared so that an
 /// approved fix is planned the way the remediator plans it.
 pub fn plan_and_snapshot_from_vars(
     vars: &HashMap<String, String>,
@@ -160,6 +161,9 @@ pub fn plan_and_snapshot_from_vars(
     Ok((
         PlanOptions {
             enforce_ownership: flag("BUCKETWARD_ENFORCE_OWNERSHIP", false)?,
+            // Applied by autopilot only (the pipeline decides), refused while an exception
+            // needs a public bucket.
+            account_bpa: flag("BUCKETWARD_ENFORCE_ACCOUNT_BPA", false)?,
             ..PlanOptions::default()
         },
         crate::aws::s3::SnapshotOptions {

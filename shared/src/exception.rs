@@ -124,10 +124,26 @@ pub fn find<'a>(
     }
 }
 
+/// Whether an exception in force lets some bucket keep public exposure: account-level Block
+/// Public Access would then break it, so it is refused.
+pub fn any_allows_exposure(exceptions: &[Exception], now: DateTime<Utc>) -> bool {
+    exceptions
+        .iter()
+        .any(|e| e.expires_at > now && e.allowed().is_ok_and(|k| k.any()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::Duration;
+
+    #[test]
+    fn only_an_active_exception_blocks_account_bpa() {
+        let now = Utc::now();
+        assert!(any_allows_exposure(&[exception("cdn-*", 10)], now));
+        assert!(!any_allows_exposure(&[exception("cdn-*", -1)], now));
+        assert!(!any_allows_exposure(&[], now));
+    }
 
     fn exception(bucket: &str, days: i64) -> Exception {
         let now = Utc::now();

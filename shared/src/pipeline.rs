@@ -339,6 +339,14 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
         let options = RemediateOptions {
             plan: PlanOptions {
                 allowed: decided.allowed,
+                // The account setting is autopilot's alone (opt-in), and refused while an
+                // exception needs a public bucket.
+                account_bpa: self.config.plan.account_bpa
+                    && matches!(decision, Decision::Remediate { .. }),
+                account_has_public_exceptions: exception::any_allows_exposure(
+                    &self.exceptions,
+                    detected_at,
+                ),
                 ..self.config.plan
             },
             snapshot: self.config.snapshot,

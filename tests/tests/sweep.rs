@@ -307,3 +307,92 @@ async fn the_sweeper_binary_continues_from_a_checkpoint_through_sqs() {
     lambda.stop().await;
     emu.reset().await;
 }
+
+async fn account_bpa(emu: &Emulator) -> Option<bool> {
+    emu.clients
+        .s3control
+        .get_public_access_block()
+        .account_id(ACCOUNT_ID)
+        .send()
+        .await
+        .ok()
+        .and_then(|o| o.public_access_block_configuration)
+        .map(|c| {
+            c.block_public_acls == Some(true)
+                && c.ignore_public_acls == Some(true)
+                && c.block_public_policy == Some(true)
+                && c.restrict_public_buckets == Some(true)
+        })
+}
+
+#[tokio::test]
+async fn enforce_account_bpa_is_applied_by_autopilot_and_refused_while_an_exception_needs_a_public_bucket(
+) {
+    let _serial = account_lock().lock().await;
+    let emu = Emulator::connect().await;
+    emu.reset().await;
+    let bucket = emu.create_bucket("acct-bpa").await;
+    emu.clients
+        .s3
+        .put_bucket_policy()
+        .bucket(&bucket)
+        .policy(scenario::mixed_policy(&bucket))
+        .send()
+        .await
+        .expect("policy");
+
+    // The setting as the functions read it.
+    let vars = [("BUCKETWARD_ENFORCE_ACCOUNT_BPA", "true")]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let (plan, _) = bucketward::config::plan_and_snapshot_from_vars(&vars).expect("config");
+    assert!(plan.account_bpa);
+
+    // An exception in force elsewhere: the account setting is refused, the bucket still fixed.
+    let mut p = pipeline(&emu, Mode::Autopilot);
+    p.config.plan = plan;
+    let now = chrono::Utc::now();
+    p.exceptions = vec![bucketward::exception::Exception {
+        bucket: "cdn-*".to_owned(),
+        allows: vec!["read".to_owned()],
+        reason: "CDN origin".to_owned(),
+        owner: "web".to_owned(),
+        approved_by: "alice".to_owned(),
+        created_at: now,
+        expires_at: now + chrono::Duration::days(30),
+    }];
+    let out = p
+        .process_bucket(&bucket, None, None, bucketward::action::Trigger::Sweep)
+        .await
+        .expect("handled");
+    assert_eq!(out.outcome, Some(bucketward::action::Outcome::Fixed));
+    assert_ne!(
+        account_bpa(&emu).await,
+        Some(true),
+        "refused while excepted"
+    );
+
+    // Without exceptions, autopilot turns the account setting on with the fix.
+    emu.clients
+        .s3
+        .put_bucket_policy()
+        .bucket(&bucket)
+        .policy(scenario::mixed_policy(&bucket))
+        .send()
+        .await
+        .expect("policy again");
+    p.exceptions.clear();
+    let out = p
+        .process_bucket(&bucket, None, None, bucketward::action::Trigger::Sweep)
+        .await
+        .expect("handled");
+    assert!(
+        out.applied
+            .iter()
+            .any(|s| s.contains("account-level Block Public Access")),
+        "{out:?}"
+    );
+    assert_eq!(account_bpa(&emu).await, Some(true));
+    emu.reset().await;
+}

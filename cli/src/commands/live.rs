@@ -188,10 +188,8 @@ pub async fn remediate(args: &RemediateArgs) -> anyhow::Result<u8> {
         let exceptions =
             bucketward::aws::dynamo::load_exceptions(&ctx.clients.dynamodb, table.as_deref())
                 .await?;
-        let now = chrono::Utc::now();
-        plan.account_has_public_exceptions = exceptions
-            .iter()
-            .any(|e| e.expires_at > now && e.allowed().is_ok_and(|k| k.any()));
+        plan.account_has_public_exceptions =
+            bucketward::exception::any_allows_exposure(&exceptions, chrono::Utc::now());
     }
     let options = RemediateOptions {
         plan,
