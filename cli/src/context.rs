@@ -103,6 +103,27 @@ impl bucketward::store::ActionStore for CliStore {
             Self::Dynamo(s) => s.load(action_id).await,
         }
     }
+
+    async fn open_proposal(
+        &self,
+        bucket: &str,
+    ) -> Result<Option<String>, bucketward::store::StoreError> {
+        match self {
+            Self::Files(s) => s.open_proposal(bucket).await,
+            Self::Dynamo(s) => s.open_proposal(bucket).await,
+        }
+    }
+
+    async fn set_open_proposal(
+        &self,
+        bucket: &str,
+        action_id: &str,
+    ) -> Result<(), bucketward::store::StoreError> {
+        match self {
+            Self::Files(s) => s.set_open_proposal(bucket, action_id).await,
+            Self::Dynamo(s) => s.set_open_proposal(bucket, action_id).await,
+        }
+    }
 }
 
 /// Notifications go to SNS when a topic is configured, else only to the log.

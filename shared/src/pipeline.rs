@@ -368,6 +368,17 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
             tracing::info!(bucket = %bucket, public = verdict.public, decision = ?decision, "no action");
             return Ok(outcome);
         }
+        if matches!(decision, Decision::Propose { .. }) {
+            if let Some(open) = self
+                .still_open_proposal(bucket, &verdict, &snapshot, &options.plan)
+                .await
+            {
+                tracing::info!(bucket = %bucket, action_id = %open, "the same proposal is still open");
+                outcome.action_id = Some(open);
+                outcome.outcome = Some(Outcome::Proposed);
+                return Ok(outcome);
+            }
+        }
         let context = ActionContext {
             trigger,
             severity: Some(severity),
@@ -380,6 +391,15 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
                     .remediate_snapshot(snapshot, &options, context, &self.store),
             )
             .await?;
+        if record.outcome == Outcome::Proposed {
+            if let Err(e) = self
+                .store
+                .set_open_proposal(&record.bucket, &record.action_id)
+                .await
+            {
+                tracing::warn!(bucket = %record.bucket, error = %e, "could not index the open proposal");
+            }
+        }
         if let Decision::PullRequest { mode } = decision {
             if record.outcome == Outcome::DryRun {
                 self.pull_request(&mut record, mode).await?;
@@ -388,6 +408,37 @@ impl<S: ActionStore, D: EventDedupe, N: Notifier> Pipeline<S, D, N> {
         }
         self.finish(&mut outcome, &record).await;
         Ok(outcome)
+    }
+
+    /// The bucket's open co-pilot proposal, when it would propose the same steps and its
+    /// approval link is still valid: a sweep then neither records nor announces it again. Any
+    /// doubt (a store error, a decided or stale proposal, a different plan) means a new one.
+    async fn still_open_proposal(
+        &self,
+        bucket: &str,
+        verdict: &crate::exposure::Verdict,
+        snapshot: &crate::snapshot::Snapshot,
+        plan_options: &PlanOptions,
+    ) -> Option<String> {
+        let id = match self.store.open_proposal(bucket).await {
+            Ok(id) => id?,
+            Err(e) => {
+                tracing::warn!(bucket = %bucket, error = %e, "could not read the open proposal");
+                return None;
+            }
+        };
+        let record = self.store.load(&id).await.ok()??;
+        let ttl = chrono::Duration::from_std(APPROVAL_TTL).unwrap_or_default();
+        let fresh = record.finished_at.is_some_and(|at| Utc::now() - at < ttl);
+        let steps = |plan: &crate::plan::Plan| {
+            plan.steps
+                .iter()
+                .map(|s| s.summary.clone())
+                .collect::<Vec<_>>()
+        };
+        let same =
+            steps(&record.plan) == steps(&crate::plan::plan(verdict, snapshot, plan_options));
+        (record.outcome == Outcome::Proposed && fresh && same).then_some(id)
     }
 
     /// Git mode: opens or updates the pull request and records the action (a failure to reach

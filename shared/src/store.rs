@@ -36,6 +36,24 @@ pub trait ActionStore: Send + Sync {
         &self,
         action_id: &str,
     ) -> impl std::future::Future<Output = Result<Option<ActionRecord>, StoreError>> + Send;
+    /// The co-pilot proposal last opened for a bucket, if any (it may since have been decided:
+    /// load it to know).
+    fn open_proposal(
+        &self,
+        bucket: &str,
+    ) -> impl std::future::Future<Output = Result<Option<String>, StoreError>> + Send;
+    /// Records the proposal now open for a bucket.
+    fn set_open_proposal(
+        &self,
+        bucket: &str,
+        action_id: &str,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The marker of a bucket's open proposal, as the file store keeps it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct OpenProposal {
+    action_id: String,
 }
 
 /// Remembers which events were handled, so that at-least-once delivery acts once.
@@ -168,6 +186,14 @@ impl FileActionStore {
     }
 }
 
+impl FileActionStore {
+    /// Open proposals are kept beside the records, one file per bucket (`.` cannot be in a
+    /// file id and `_` cannot be in a bucket name, so the mapping is one to one).
+    fn open_id(bucket: &str) -> String {
+        format!("open-proposal-{}", bucket.replace('.', "_"))
+    }
+}
+
 impl ActionStore for FileActionStore {
     async fn save(&self, record: &ActionRecord) -> Result<(), StoreError> {
         self.files.save(&record.action_id, record).await
@@ -176,12 +202,25 @@ impl ActionStore for FileActionStore {
     async fn load(&self, action_id: &str) -> Result<Option<ActionRecord>, StoreError> {
         self.files.load(action_id).await
     }
+
+    async fn open_proposal(&self, bucket: &str) -> Result<Option<String>, StoreError> {
+        let marker: Option<OpenProposal> = self.files.load(&Self::open_id(bucket)).await?;
+        Ok(marker.map(|m| m.action_id))
+    }
+
+    async fn set_open_proposal(&self, bucket: &str, action_id: &str) -> Result<(), StoreError> {
+        let marker = OpenProposal {
+            action_id: action_id.to_owned(),
+        };
+        self.files.save(&Self::open_id(bucket), &marker).await
+    }
 }
 
 /// Records kept in memory, for unit tests of the pipeline.
 #[derive(Debug, Default)]
 pub struct MemoryActionStore {
     records: std::sync::Mutex<std::collections::HashMap<String, ActionRecord>>,
+    open: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl ActionStore for MemoryActionStore {
@@ -200,5 +239,22 @@ impl ActionStore for MemoryActionStore {
             .map_err(|e| StoreError::Backend(e.to_string().into()))?
             .get(action_id)
             .cloned())
+    }
+
+    async fn open_proposal(&self, bucket: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .open
+            .lock()
+            .map_err(|e| StoreError::Backend(e.to_string().into()))?
+            .get(bucket)
+            .cloned())
+    }
+
+    async fn set_open_proposal(&self, bucket: &str, action_id: &str) -> Result<(), StoreError> {
+        self.open
+            .lock()
+            .map_err(|e| StoreError::Backend(e.to_string().into()))?
+            .insert(bucket.to_owned(), action_id.to_owned());
+        Ok(())
     }
 }

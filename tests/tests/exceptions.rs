@@ -171,3 +171,84 @@ async fn the_exception_store_round_trips() {
     assert!(!store.remove("static-site-*").await.expect("remove again"));
     assert!(store.list().await.expect("list").is_empty());
 }
+
+#[tokio::test]
+async fn a_sweep_does_not_propose_again_while_the_same_proposal_is_open() {
+    use bucketward::store::ActionStore as _;
+    let emu = Emulator::connect().await;
+    let bucket = emu.create_bucket("copilot-open").await;
+    emu.clients
+        .s3
+        .put_bucket_policy()
+        .bucket(&bucket)
+        .policy(bucketward_tests::scenario::mixed_policy(&bucket))
+        .send()
+        .await
+        .unwrap();
+    let mut p = pipeline(&emu, Vec::new());
+    p.config.decide.modes = CategoryModes::all(Mode::Copilot);
+    let sweep = || p.process_bucket(&bucket, None, None, Trigger::Sweep);
+
+    let first = sweep().await.unwrap();
+    assert_eq!(first.outcome, Some(Outcome::Proposed));
+    assert!(first.notified);
+    let id = first.action_id.clone().unwrap();
+
+    // The next sweep finds the same proposal open: no new record, no new notification.
+    let again = sweep().await.unwrap();
+    assert_eq!(again.outcome, Some(Outcome::Proposed));
+    assert_eq!(again.action_id.as_deref(), Some(id.as_str()));
+    assert!(!again.notified);
+    assert_eq!(p.notifier.sent.lock().unwrap().len(), 1);
+
+    // A different exposure is a different proposal.
+    bucketward_tests::scenario::put_legacy_acl(&emu.clients.s3, &bucket, false).await;
+    let changed = sweep().await.unwrap();
+    assert_ne!(changed.action_id.as_deref(), Some(id.as_str()));
+    assert!(changed.notified);
+    let changed_id = changed.action_id.clone().unwrap();
+
+    // Once decided (here: rejected), the next detection proposes again.
+    let mut record = p.store.load(&changed_id).await.unwrap().unwrap();
+    record.outcome = Outcome::Rejected;
+    p.store.save(&record).await.unwrap();
+    let after_decision = sweep().await.unwrap();
+    assert_eq!(after_decision.outcome, Some(Outcome::Proposed));
+    assert_ne!(
+        after_decision.action_id.as_deref(),
+        Some(changed_id.as_str())
+    );
+    assert_eq!(p.notifier.sent.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn open_proposals_are_indexed_per_bucket_in_every_store() {
+    use bucketward::store::{ActionStore, FileActionStore};
+    async fn round_trip(store: &impl ActionStore) {
+        assert_eq!(store.open_proposal("a.b").await.unwrap(), None);
+        store.set_open_proposal("a.b", "act-1").await.unwrap();
+        store.set_open_proposal("ab", "act-2").await.unwrap();
+        store.set_open_proposal("a.b", "act-3").await.unwrap();
+        assert_eq!(
+            store.open_proposal("a.b").await.unwrap().as_deref(),
+            Some("act-3")
+        );
+        assert_eq!(
+            store.open_proposal("ab").await.unwrap().as_deref(),
+            Some("act-2")
+        );
+    }
+    let emu = Emulator::connect().await;
+    let table = Emulator::unique_bucket("audit");
+    ensure_table(&emu.clients.dynamodb, &table, true, false)
+        .await
+        .unwrap();
+    round_trip(&bucketward::aws::dynamo::DynamoActionStore::new(
+        emu.clients.dynamodb.clone(),
+        &table,
+    ))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    round_trip(&FileActionStore::new(dir.path())).await;
+    round_trip(&MemoryActionStore::default()).await;
+}

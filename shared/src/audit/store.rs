@@ -80,4 +80,12 @@ impl<S: ActionStore, A: AuditLog> ActionStore for AuditedStore<S, A> {
     async fn load(&self, action_id: &str) -> Result<Option<ActionRecord>, StoreError> {
         self.inner.load(action_id).await
     }
+
+    async fn open_proposal(&self, bucket: &str) -> Result<Option<String>, StoreError> {
+        self.inner.open_proposal(bucket).await
+    }
+
+    async fn set_open_proposal(&self, bucket: &str, action_id: &str) -> Result<(), StoreError> {
+        self.inner.set_open_proposal(bucket, action_id).await
+    }
 }

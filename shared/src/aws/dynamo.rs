@@ -98,6 +98,19 @@ impl DynamoActionStore {
     }
 }
 
+impl DynamoActionStore {
+    /// A bucket's open proposal: `pk = open-proposal#<bucket>`, `sk = 0`, `action_id`.
+    fn open_key(bucket: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (
+                "pk".to_owned(),
+                AttributeValue::S(format!("open-proposal#{bucket}")),
+            ),
+            ("sk".to_owned(), AttributeValue::N("0".to_owned())),
+        ])
+    }
+}
+
 impl ActionStore for DynamoActionStore {
     async fn save(&self, record: &ActionRecord) -> Result<(), StoreError> {
         let json = serde_json::to_string(record).map_err(|e| StoreError::Backend(Box::new(e)))?;
@@ -147,6 +160,38 @@ impl ActionStore for DynamoActionStore {
         serde_json::from_str(json)
             .map(Some)
             .map_err(|e| StoreError::Backend(Box::new(e)))
+    }
+
+    async fn open_proposal(&self, bucket: &str) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::open_key(bucket)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| backend(aws_error("GetItem", e)))?;
+        Ok(out.item.and_then(|item| match item.get("action_id") {
+            Some(AttributeValue::S(id)) => Some(id.clone()),
+            _ => None,
+        }))
+    }
+
+    async fn set_open_proposal(&self, bucket: &str, action_id: &str) -> Result<(), StoreError> {
+        let mut item = Self::open_key(bucket);
+        item.insert(
+            "action_id".to_owned(),
+            AttributeValue::S(action_id.to_owned()),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| backend(aws_error("PutItem", e)))
     }
 }
 
