@@ -87,27 +87,48 @@ impl DynamoActionStore {
         }
     }
 
-    fn key(action_id: &str) -> HashMap<String, AttributeValue> {
+    /// The key of a single item: `pk`, `sk = 0`.
+    fn item_key(pk: String) -> HashMap<String, AttributeValue> {
         HashMap::from([
-            (
-                "pk".to_owned(),
-                AttributeValue::S(format!("action#{action_id}")),
-            ),
+            ("pk".to_owned(), AttributeValue::S(pk)),
             ("sk".to_owned(), AttributeValue::N("0".to_owned())),
         ])
     }
-}
 
-impl DynamoActionStore {
+    fn key(action_id: &str) -> HashMap<String, AttributeValue> {
+        Self::item_key(format!("action#{action_id}"))
+    }
+
     /// A bucket's open proposal: `pk = open-proposal#<bucket>`, `sk = 0`, `action_id`.
     fn open_key(bucket: &str) -> HashMap<String, AttributeValue> {
-        HashMap::from([
-            (
-                "pk".to_owned(),
-                AttributeValue::S(format!("open-proposal#{bucket}")),
-            ),
-            ("sk".to_owned(), AttributeValue::N("0".to_owned())),
-        ])
+        Self::item_key(format!("open-proposal#{bucket}"))
+    }
+
+    async fn get(
+        &self,
+        key: HashMap<String, AttributeValue>,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| backend(aws_error("GetItem", e)))?;
+        Ok(out.item)
+    }
+
+    async fn put(&self, item: HashMap<String, AttributeValue>) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| backend(aws_error("PutItem", e)))
     }
 }
 
@@ -129,27 +150,11 @@ impl ActionStore for DynamoActionStore {
             "started_at".to_owned(),
             AttributeValue::S(record.started_at.to_rfc3339()),
         );
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| backend(aws_error("PutItem", e)))
+        self.put(item).await
     }
 
     async fn load(&self, action_id: &str) -> Result<Option<ActionRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(action_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| backend(aws_error("GetItem", e)))?;
-        let Some(item) = out.item else {
+        let Some(item) = self.get(Self::key(action_id)).await? else {
             return Ok(None);
         };
         let Some(AttributeValue::S(json)) = item.get("record") else {
@@ -163,16 +168,8 @@ impl ActionStore for DynamoActionStore {
     }
 
     async fn open_proposal(&self, bucket: &str) -> Result<Option<String>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::open_key(bucket)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| backend(aws_error("GetItem", e)))?;
-        Ok(out.item.and_then(|item| match item.get("action_id") {
+        let item = self.get(Self::open_key(bucket)).await?;
+        Ok(item.and_then(|item| match item.get("action_id") {
             Some(AttributeValue::S(id)) => Some(id.clone()),
             _ => None,
         }))
@@ -184,14 +181,7 @@ impl ActionStore for DynamoActionStore {
             "action_id".to_owned(),
             AttributeValue::S(action_id.to_owned()),
         );
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| backend(aws_error("PutItem", e)))
+        self.put(item).await
     }
 }
 
