@@ -269,41 +269,10 @@ impl Remediator {
         let s3 = self.s3(snapshot.region.as_deref());
         let owner = self.account();
         match change {
-            Change::PutBucketBpa { config } => {
-                s3.put_public_access_block()
-                    .bucket(bucket)
-                    .expected_bucket_owner(owner)
-                    .public_access_block_configuration(bpa_to_sdk(*config))
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("PutPublicAccessBlock", e))?;
-            }
-            Change::PutPolicy { text } => {
-                s3.put_bucket_policy()
-                    .bucket(bucket)
-                    .expected_bucket_owner(owner)
-                    .policy(text)
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("PutBucketPolicy", e))?;
-            }
-            Change::DeletePolicy => {
-                s3.delete_bucket_policy()
-                    .bucket(bucket)
-                    .expected_bucket_owner(owner)
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("DeleteBucketPolicy", e))?;
-            }
-            Change::PutBucketAcl { acl } => {
-                s3.put_bucket_acl()
-                    .bucket(bucket)
-                    .expected_bucket_owner(owner)
-                    .access_control_policy(acl_to_sdk(acl))
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("PutBucketAcl", e))?;
-            }
+            Change::PutBucketBpa { config } => put_bpa(&s3, bucket, owner, *config).await?,
+            Change::PutPolicy { text } => put_policy(&s3, bucket, owner, Some(text)).await?,
+            Change::DeletePolicy => put_policy(&s3, bucket, owner, None).await?,
+            Change::PutBucketAcl { acl } => put_acl(&s3, bucket, owner, acl).await?,
             Change::PutOwnership { object_ownership } => {
                 put_ownership(&s3, bucket, owner, object_ownership).await?;
             }
@@ -458,15 +427,7 @@ impl Remediator {
         // BPA first, so that the policy and ACL below are accepted; then ownership, so that
         // ACLs are enabled again before the ACL is written.
         match state.public_access_block {
-            Some(config) => s3
-                .put_public_access_block()
-                .bucket(bucket)
-                .expected_bucket_owner(owner)
-                .public_access_block_configuration(bpa_to_sdk(config))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("PutPublicAccessBlock", e))?,
+            Some(config) => put_bpa(&s3, bucket, owner, config).await?,
             None => s3
                 .delete_public_access_block()
                 .bucket(bucket)
@@ -497,33 +458,9 @@ impl Remediator {
             }
         }
         if let Some(acl) = &state.acl {
-            s3.put_bucket_acl()
-                .bucket(bucket)
-                .expected_bucket_owner(owner)
-                .access_control_policy(acl_to_sdk(acl))
-                .send()
-                .await
-                .map_err(|e| aws_error("PutBucketAcl", e))?;
+            put_acl(&s3, bucket, owner, acl).await?;
         }
-        match &state.policy_text {
-            Some(text) => s3
-                .put_bucket_policy()
-                .bucket(bucket)
-                .expected_bucket_owner(owner)
-                .policy(text)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("PutBucketPolicy", e))?,
-            None => s3
-                .delete_bucket_policy()
-                .bucket(bucket)
-                .expected_bucket_owner(owner)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("DeleteBucketPolicy", e))?,
-        }
+        put_policy(&s3, bucket, owner, state.policy_text.as_deref()).await?;
         let after = Box::pin(self.reader.snapshot(
             bucket,
             state.region.as_deref(),
@@ -563,6 +500,68 @@ fn failure(step: &str, e: &AwsError) -> StepFailure {
 pub fn new_action_id() -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
     format!("act-{}-{}", Utc::now().format("%Y%m%dT%H%M%SZ"), &id[..8])
+}
+
+/// Writes the bucket's four BPA flags.
+async fn put_bpa(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    owner: &str,
+    config: PublicAccessBlock,
+) -> Result<(), AwsError> {
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .expected_bucket_owner(owner)
+        .public_access_block_configuration(bpa_to_sdk(config))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| aws_error("PutPublicAccessBlock", e))
+}
+
+/// Writes the bucket policy, or deletes it (`None`).
+async fn put_policy(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    owner: &str,
+    text: Option<&str>,
+) -> Result<(), AwsError> {
+    match text {
+        Some(text) => s3
+            .put_bucket_policy()
+            .bucket(bucket)
+            .expected_bucket_owner(owner)
+            .policy(text)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_error("PutBucketPolicy", e)),
+        None => s3
+            .delete_bucket_policy()
+            .bucket(bucket)
+            .expected_bucket_owner(owner)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_error("DeleteBucketPolicy", e)),
+    }
+}
+
+/// Writes the bucket ACL.
+async fn put_acl(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    owner: &str,
+    acl: &crate::snapshot::Acl,
+) -> Result<(), AwsError> {
+    s3.put_bucket_acl()
+        .bucket(bucket)
+        .expected_bucket_owner(owner)
+        .access_control_policy(acl_to_sdk(acl))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| aws_error("PutBucketAcl", e))
 }
 
 async fn put_ownership(
