@@ -867,6 +867,49 @@ fn duration_cell(seconds: Option<f64>) -> String {
 }
 
 /// A rate as a percentage with one decimal, or `n/a`.
+/// The preventive-control figures, as both renderings list them.
+fn preventive_facts(r: &EvidenceReport) -> Vec<(&'static str, String)> {
+    let e = &r.exceptions;
+    vec![
+        ("Exceptions on record", e.total.to_string()),
+        ("In force (not expired)", e.active.to_string()),
+        ("Expiring within 14 days", e.expiring_soon.len().to_string()),
+        ("Expired, still on record", e.expired.len().to_string()),
+        (
+            "Fixes in the period that turned Block Public Access on",
+            r.fixes_enabling_bpa.to_string(),
+        ),
+    ]
+}
+
+/// The detective-control figures, as both renderings list them.
+fn detective_facts(r: &EvidenceReport) -> Vec<(&'static str, String)> {
+    let d = &r.detection;
+    vec![
+        (
+            "Exposures first detected in the period",
+            d.exposures.to_string(),
+        ),
+        ("…from a CloudTrail event", d.from_events.to_string()),
+        (
+            "…without an event (scheduled sweep or manual run)",
+            d.from_sweeps.to_string(),
+        ),
+        (
+            "Event-triggered detections measured",
+            d.latency.count.to_string(),
+        ),
+        (
+            "Detection latency p50 (event to detection)",
+            duration_cell(d.latency.p50_seconds),
+        ),
+        (
+            "Detection latency p90 (event to detection)",
+            duration_cell(d.latency.p90_seconds),
+        ),
+    ]
+}
+
 fn percent(rate: Option<f64>) -> String {
     rate.map_or_else(|| "n/a".to_owned(), |r| format!("{:.1}%", r * 100.0))
 }

@@ -309,19 +309,7 @@ fn preventive(out: &mut String, r: &EvidenceReport) {
          exposure.",
     );
     let e = &r.exceptions;
-    facts(
-        out,
-        &[
-            ("Exceptions on record", e.total.to_string()),
-            ("In force (not expired)", e.active.to_string()),
-            ("Expiring within 14 days", e.expiring_soon.len().to_string()),
-            ("Expired, still on record", e.expired.len().to_string()),
-            (
-                "Fixes in the period that turned Block Public Access on",
-                r.fixes_enabling_bpa.to_string(),
-            ),
-        ],
-    );
+    facts(out, &super::preventive_facts(r));
     out.push_str("<h3>Exceptions expiring within 14 days</h3>\n");
     exception_table(
         out,
@@ -378,32 +366,7 @@ fn detective(out: &mut String, r: &EvidenceReport) {
          bucket to catch what events miss.",
     );
     let d = &r.detection;
-    facts(
-        out,
-        &[
-            (
-                "Exposures first detected in the period",
-                d.exposures.to_string(),
-            ),
-            ("…from a CloudTrail event", d.from_events.to_string()),
-            (
-                "…without an event (scheduled sweep or manual run)",
-                d.from_sweeps.to_string(),
-            ),
-            (
-                "Event-triggered detections measured",
-                d.latency.count.to_string(),
-            ),
-            (
-                "Detection latency p50 (event to detection)",
-                duration_cell(d.latency.p50_seconds),
-            ),
-            (
-                "Detection latency p90 (event to detection)",
-                duration_cell(d.latency.p90_seconds),
-            ),
-        ],
-    );
+    facts(out, &super::detective_facts(r));
     out.push_str("<div class=\"grid2\">\n<div>\n<h3>Exposures by severity</h3>\n");
     if d.exposures == 0 {
         empty(out, "No data in the period.");

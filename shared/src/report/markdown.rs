@@ -197,19 +197,7 @@ fn preventive(out: &mut String, r: &EvidenceReport) {
         criteria_of("preventive")
     );
     let e = &r.exceptions;
-    facts(
-        out,
-        &[
-            ("Exceptions on record", e.total.to_string()),
-            ("In force (not expired)", e.active.to_string()),
-            ("Expiring within 14 days", e.expiring_soon.len().to_string()),
-            ("Expired, still on record", e.expired.len().to_string()),
-            (
-                "Fixes in the period that turned Block Public Access on",
-                r.fixes_enabling_bpa.to_string(),
-            ),
-        ],
-    );
+    facts(out, &super::preventive_facts(r));
     let _ = writeln!(out, "### Exceptions expiring within 14 days\n");
     exceptions(
         out,
@@ -253,32 +241,7 @@ fn detective(out: &mut String, r: &EvidenceReport) {
         criteria_of("detective")
     );
     let d = &r.detection;
-    facts(
-        out,
-        &[
-            (
-                "Exposures first detected in the period",
-                d.exposures.to_string(),
-            ),
-            ("…from a CloudTrail event", d.from_events.to_string()),
-            (
-                "…without an event (scheduled sweep or manual run)",
-                d.from_sweeps.to_string(),
-            ),
-            (
-                "Event-triggered detections measured",
-                d.latency.count.to_string(),
-            ),
-            (
-                "Detection latency p50",
-                duration_cell(d.latency.p50_seconds),
-            ),
-            (
-                "Detection latency p90",
-                duration_cell(d.latency.p90_seconds),
-            ),
-        ],
-    );
+    facts(out, &super::detective_facts(r));
     if d.exposures == 0 {
         let _ = writeln!(out, "_No data in the period._\n");
         return;
