@@ -7,6 +7,31 @@ use std::time::Duration;
 
 use bucketward::aws::{ClientOptions, Clients};
 
+/// The JSON fixtures of `tests/fixtures/<corpus>`, sorted by file name: (file name, document).
+pub fn json_fixtures(corpus: &str) -> Vec<(String, serde_json::Value)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(corpus);
+    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .expect("fixture dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let text = std::fs::read_to_string(&path).expect("readable fixture");
+            let fixture = serde_json::from_str(&text).expect("fixture is JSON");
+            (name, fixture)
+        })
+        .collect()
+}
+
 /// moto's only account.
 pub const ACCOUNT_ID: &str = "123456789012";
 pub const REGION: &str = "us-east-1";

@@ -1,14 +1,8 @@
 //! Walks `fixtures/exposure/`: each file holds a snapshot, the verdict AWS semantics demand, and
 //! a one-line reason citing the rule.
 
-use std::path::{Path, PathBuf};
-
 use bucketward::{evaluate, Snapshot, Verdict};
 use serde_json::Value;
-
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/exposure")
-}
 
 /// Compares the verdict with the fixture's expectations; returns the mismatches.
 fn check(verdict: &Verdict, expect: &Value) -> Vec<String> {
@@ -78,26 +72,15 @@ fn check(verdict: &Verdict, expect: &Value) -> Vec<String> {
 
 #[test]
 fn exposure_fixtures_match_aws_semantics() {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(fixture_dir())
-        .expect("fixture dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
+    let fixtures = bucketward_tests::json_fixtures("exposure");
     assert!(
-        paths.len() >= 150,
+        fixtures.len() >= 150,
         "expected at least 150 fixtures, found {}",
-        paths.len()
+        fixtures.len()
     );
 
     let mut failures = Vec::new();
-    for path in &paths {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let text = std::fs::read_to_string(path).expect("readable fixture");
-        let fixture: Value = serde_json::from_str(&text).expect("fixture is JSON");
+    for (name, fixture) in &fixtures {
         let reason = fixture["reason"].as_str().unwrap_or_default();
         assert!(
             !reason.is_empty(),

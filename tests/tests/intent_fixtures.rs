@@ -8,8 +8,6 @@
 //!
 //! `cargo test -p bucketward-tests --test intent_fixtures -- --nocapture` prints the figures.
 
-use std::path::{Path, PathBuf};
-
 use bucketward::classify::{classify, Intent};
 use bucketward::Snapshot;
 use serde_json::Value;
@@ -17,10 +15,6 @@ use serde_json::Value;
 const MIN_FIXTURES: usize = 80;
 const MIN_ACCURACY: f64 = 0.85;
 const MAX_FALSE_POSITIVE_RATE: f64 = 0.05;
-
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/intent")
-}
 
 fn label(text: &str) -> Option<Intent> {
     serde_json::from_value(Value::String(text.to_owned())).ok()
@@ -35,16 +29,11 @@ fn name(intent: Intent) -> String {
 
 #[test]
 fn intent_classifier_meets_the_corpus_targets() {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(fixture_dir())
-        .expect("fixture dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
+    let fixtures = bucketward_tests::json_fixtures("intent");
     assert!(
-        paths.len() >= MIN_FIXTURES,
+        fixtures.len() >= MIN_FIXTURES,
         "expected at least {MIN_FIXTURES} fixtures, found {}",
-        paths.len()
+        fixtures.len()
     );
 
     let intents = [
@@ -57,13 +46,7 @@ fn intent_classifier_meets_the_corpus_targets() {
     let index = |i: Intent| intents.iter().position(|x| *x == i).unwrap_or(2);
     let (mut correct, mut meant_public, mut false_positives) = (0usize, 0usize, 0usize);
     let mut misses = Vec::new();
-    for path in &paths {
-        let file = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let text = std::fs::read_to_string(path).expect("readable fixture");
-        let fixture: Value = serde_json::from_str(&text).expect("fixture is JSON");
+    for (file, fixture) in &fixtures {
         let note = fixture["note"].as_str().unwrap_or_default();
         assert!(
             !note.is_empty(),
@@ -111,7 +94,7 @@ fn intent_classifier_meets_the_corpus_targets() {
     }
 
     #[allow(clippy::cast_precision_loss)]
-    let accuracy = correct as f64 / paths.len() as f64;
+    let accuracy = correct as f64 / fixtures.len() as f64;
     #[allow(clippy::cast_precision_loss)]
     let fp_rate = if meant_public == 0 {
         0.0
@@ -120,9 +103,9 @@ fn intent_classifier_meets_the_corpus_targets() {
     };
     println!(
         "intent corpus: {} buckets, {meant_public} meant public",
-        paths.len()
+        fixtures.len()
     );
-    println!("accuracy: {correct}/{} = {accuracy:.3}", paths.len());
+    println!("accuracy: {correct}/{} = {accuracy:.3}", fixtures.len());
     println!("false-positive rate: {false_positives}/{meant_public} = {fp_rate:.3}");
     println!("confusion (rows: label, columns: classified as public-content / sensitive-data / unknown):");
     for (i, row) in confusion.iter().enumerate() {
