@@ -42,6 +42,22 @@ fn pipeline(
     }
 }
 
+/// Sweeps every bucket, eight at a time.
+async fn sweep_all(
+    p: &Pipeline<MemoryActionStore, MemoryDedupe, MemoryNotifier>,
+) -> bucketward::sweep::SweepSummary {
+    sweep(
+        p,
+        &SweepOptions {
+            concurrency: 8,
+            ..SweepOptions::default()
+        },
+        |_| {},
+    )
+    .await
+    .expect("sweep")
+}
+
 /// 12 private buckets (BPA on), 2 public by policy, 2 by ACL, 1 latent (public policy under
 /// RestrictPublicBuckets), 3 private without BPA. Returns the names of the 5 needing action.
 async fn mixed_account(emu: &Emulator) -> Vec<String> {
@@ -123,16 +139,7 @@ async fn sweeps_find_and_handle_every_public_bucket_in_dry_run_then_autopilot() 
     needing.sort();
 
     let dry = pipeline(&emu, Mode::DryRun);
-    let summary = sweep(
-        &dry,
-        &SweepOptions {
-            concurrency: 8,
-            ..SweepOptions::default()
-        },
-        |_| {},
-    )
-    .await
-    .expect("sweep");
+    let summary = sweep_all(&dry).await;
     assert_eq!(summary.seen, 20);
     assert_eq!(summary.public, 4, "{summary:#?}");
     assert_eq!(summary.latent, 1);
@@ -159,29 +166,11 @@ async fn sweeps_find_and_handle_every_public_bucket_in_dry_run_then_autopilot() 
     );
 
     let auto = pipeline(&emu, Mode::Autopilot);
-    let summary = sweep(
-        &auto,
-        &SweepOptions {
-            concurrency: 8,
-            ..SweepOptions::default()
-        },
-        |_| {},
-    )
-    .await
-    .expect("sweep");
+    let summary = sweep_all(&auto).await;
     assert_eq!(summary.fixed, 5, "{summary:#?}");
     assert_eq!(summary.errors, 0, "{summary:#?}");
     assert!(summary.calls_per_bucket > 0.0);
-    let again = sweep(
-        &auto,
-        &SweepOptions {
-            concurrency: 8,
-            ..SweepOptions::default()
-        },
-        |_| {},
-    )
-    .await
-    .expect("sweep");
+    let again = sweep_all(&auto).await;
     assert_eq!(
         (again.public, again.latent, again.fixed),
         (0, 0, 0),
@@ -203,16 +192,7 @@ async fn account_bpa_makes_sweeps_cheaper_and_an_account_event_re_sweeps() {
     emu.reset().await;
     mixed_account(&emu).await;
     let dry = pipeline(&emu, Mode::DryRun);
-    let full = sweep(
-        &dry,
-        &SweepOptions {
-            concurrency: 8,
-            ..SweepOptions::default()
-        },
-        |_| {},
-    )
-    .await
-    .expect("sweep");
+    let full = sweep_all(&dry).await;
 
     emu.clients
         .s3control
@@ -230,16 +210,7 @@ async fn account_bpa_makes_sweeps_cheaper_and_an_account_event_re_sweeps() {
         .await
         .expect("account bpa");
     let dry = pipeline(&emu, Mode::DryRun);
-    let lean = sweep(
-        &dry,
-        &SweepOptions {
-            concurrency: 8,
-            ..SweepOptions::default()
-        },
-        |_| {},
-    )
-    .await
-    .expect("sweep");
+    let lean = sweep_all(&dry).await;
     assert_eq!(lean.public, 0, "account BPA neutralises everything");
     assert!(
         lean.calls_per_bucket < full.calls_per_bucket,
