@@ -14,6 +14,7 @@ pub mod event;
 pub mod exception;
 pub mod exposure;
 pub mod git;
+pub mod html;
 pub mod iac;
 pub mod iam;
 pub mod logging;

@@ -162,21 +162,7 @@ fn clean(text: &str) -> String {
         .to_owned()
 }
 
-/// Text made safe for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use bucketward::html::escape;
 
 /// A Function URL response with a small HTML page; `body_html` must be escaped already.
 /// Pages are never cached, and the link (with its token) is never sent on as a referrer.

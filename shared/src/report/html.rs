@@ -10,21 +10,7 @@ use super::{
     ExceptionRow, Stat, CRITERIA, EXPIRY_WARNING_DAYS,
 };
 
-/// Escapes text for HTML content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::html::escape;
 
 const STYLE: &str = "
 :root { --ink: #1f2933; --muted: #616e7c; --line: #d9e2ec; --bg: #eef2f6; --ok: #276749;
