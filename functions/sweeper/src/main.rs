@@ -19,17 +19,7 @@ async fn main() -> Result<(), Error> {
         None => clients.account_id().await?,
     };
     let sqs = aws_sdk_sqs::Client::new(clients.sdk_config());
-    // The git token is read from Secrets Manager once per cold start. A git mode that cannot
-    // be configured must not stop the other modes: buckets in git mode are then recorded as
-    // failures that say why.
-    let vars: std::collections::HashMap<String, String> = std::env::vars().collect();
-    let git = match bucketward::aws::git::git_config_from_vars(&clients, &vars).await {
-        Ok(git) => git,
-        Err(e) => {
-            tracing::error!(error = %e, "git mode is not usable");
-            None
-        }
-    };
+    let git = bucketward::aws::git::git_config_from_env(&clients).await;
     let state = handler::State {
         approval_links,
         git,

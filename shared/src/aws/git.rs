@@ -51,3 +51,17 @@ pub async fn git_config_from_vars(
     };
     GitConfig::from_vars(vars, token)
 }
+
+/// Git mode's configuration for a Lambda, from its environment, once per cold start. A git
+/// mode that cannot be configured must not stop the other modes: the problem is logged, git
+/// mode stays off, and buckets in git mode are recorded as failures that say why.
+pub async fn git_config_from_env(clients: &Clients) -> Option<GitConfig> {
+    let vars: HashMap<String, String> = std::env::vars().collect();
+    match git_config_from_vars(clients, &vars).await {
+        Ok(git) => git,
+        Err(e) => {
+            tracing::error!(error = %e, "git mode is not usable");
+            None
+        }
+    }
+}
